@@ -1,0 +1,215 @@
+package provider
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/internal/sse"
+)
+
+// openAI is the translator for the OpenAI API and every OpenAI-compatible server. The
+// request body passes through untouched except for the model name (when the upstream
+// name differs) and stream_options.include_usage (forced on for streams); responses pass
+// through byte for byte, except that the usage chunk the gateway forced is dropped again
+// when the client did not ask for it.
+type openAI struct {
+	cfg     Config
+	urls    [5]string // by Op
+	headers []Header
+}
+
+var _ Translator = (*openAI)(nil)
+var _ Lister = (*openAI)(nil)
+
+func newOpenAI(c Config) *openAI {
+	t := &openAI{cfg: c, headers: c.staticHeaders()}
+	for _, op := range []Op{OpChat, OpCompletion, OpEmbedding, OpModels} {
+		t.urls[op] = c.BaseURL + c.path(op)
+	}
+	return t
+}
+
+func (t *openAI) Encode(r *Request, out *Outbound) error {
+	out.Method = "POST"
+	out.URL = t.urls[r.Op]
+	out.Header = append(out.Header, t.headers...)
+	body, err := PatchOpenAIBody(r)
+	if err != nil {
+		return err
+	}
+	out.Body = body
+	return nil
+}
+
+func (t *openAI) EncodeList(out *Outbound) error {
+	out.Method = "GET"
+	out.URL = t.urls[OpModels]
+	out.Header = append(out.Header, t.headers...)
+	return nil
+}
+
+// PatchOpenAIBody returns the body to send to an OpenAI-schema upstream: the client's
+// bytes with the model replaced when the upstream name differs, and usage forced on for
+// streams. It returns r.Body itself when nothing needs to change.
+func PatchOpenAIBody(r *Request) ([]byte, error) {
+	body := r.Body
+	if r.Model != "" && r.Model != r.ClientModel {
+		if m := jsonx.Get(body, "model"); m.Exists() {
+			body = jsonx.Replace(body, m, strconv.AppendQuote(nil, r.Model))
+		}
+	}
+	if r.Stream && (r.Op == OpChat || r.Op == OpCompletion) && !r.IncludeUsage {
+		so := jsonx.Get(body, "stream_options")
+		switch {
+		case so.IsObject():
+			patched, err := jsonx.SetTopLevel([]byte(so.Raw), "include_usage", []byte("true"))
+			if err != nil {
+				return nil, apierr.BadRequest("invalid_value", "stream_options", "stream_options must be an object")
+			}
+			body = jsonx.Replace(body, so, patched)
+		default:
+			var err error
+			body, err = jsonx.SetTopLevel(body, "stream_options", []byte(`{"include_usage":true}`))
+			if err != nil {
+				return nil, apierr.BadRequest("invalid_value", "", "request body must be a JSON object")
+			}
+		}
+	}
+	return body, nil
+}
+
+func (t *openAI) Decode(r *Request, body, dst []byte) ([]byte, Usage, error) {
+	return body, OpenAIUsage(jsonx.Get(body, "usage")), nil
+}
+
+// OpenAIUsage reads an OpenAI usage object (chat, completions or embeddings).
+func OpenAIUsage(u jsonx.Result) Usage {
+	if !u.IsObject() {
+		return Usage{}
+	}
+	out := Usage{Reported: true}
+	u.ForEach(func(k, v jsonx.Result) bool {
+		switch k.Str {
+		case "prompt_tokens", "input_tokens":
+			out.InputTokens = v.Int()
+		case "completion_tokens", "output_tokens":
+			out.OutputTokens = v.Int()
+		case "prompt_tokens_details", "input_tokens_details":
+			out.CachedInputTokens = v.Get("cached_tokens").Int()
+			out.CacheWriteTokens = v.Get("cache_write_tokens").Int()
+		case "completion_tokens_details", "output_tokens_details":
+			out.ReasoningTokens = v.Get("reasoning_tokens").Int()
+		}
+		return true
+	})
+	return out
+}
+
+func (t *openAI) DecodeError(status int, body []byte, retryAfter string) *apierr.Error {
+	return OpenAIError(status, body, retryAfter)
+}
+
+// OpenAIError maps an error answer from an OpenAI-schema upstream to the client's error.
+// Client errors (400, 404, 409, 413, 422, 429) keep their status and the upstream's
+// message; the upstream rejecting the gateway's own credentials (401, 403) and server
+// errors become 502, since neither is the client's fault. 429 keeps Retry-After.
+func OpenAIError(status int, body []byte, retryAfter string) *apierr.Error {
+	e := jsonx.Get(body, "error")
+	msg, typ, code, param := "", "", "", ""
+	switch {
+	case e.IsObject():
+		msg, typ = e.Get("message").String(), e.Get("type").String()
+		code, param = e.Get("code").String(), e.Get("param").String()
+	case e.Type == jsonx.String:
+		msg = e.String()
+	}
+	if msg == "" {
+		msg = "upstream returned HTTP " + strconv.Itoa(status)
+		if len(body) > 0 && len(body) < 512 && !bytes.ContainsAny(body, "\x00") {
+			msg += ": " + string(bytes.TrimSpace(body))
+		}
+	}
+	switch {
+	case status == 401 || status == 403:
+		return apierr.BadGateway("upstream_auth_failed", "the upstream provider rejected the gateway's credentials: "+msg)
+	case status == 429:
+		out := apierr.RateLimited(msg, retryAfter)
+		if typ != "" {
+			out.Type = typ
+		}
+		if code != "" {
+			out.Code = code
+		}
+		return out
+	case status >= 400 && status < 500:
+		if typ == "" {
+			typ = apierr.TypeInvalidRequest
+		}
+		return apierr.New(status, typ, code, param, msg)
+	case status == 503:
+		out := apierr.Unavailable("upstream_unavailable", "upstream unavailable: "+msg)
+		out.RetryAfter = retryAfter
+		return out
+	case status == 504:
+		return apierr.Timeout("upstream timed out: " + msg)
+	default:
+		return apierr.BadGateway("upstream_error", "upstream error (HTTP "+strconv.Itoa(status)+"): "+msg)
+	}
+}
+
+func (t *openAI) NewStream(r *Request) StreamDecoder {
+	return &openAIStream{dropUsage: !r.IncludeUsage}
+}
+
+// openAIStream passes events through as received. It reads usage off the final usage
+// chunk and drops that chunk when the client did not ask for it.
+type openAIStream struct {
+	dropUsage bool
+	usage     Usage
+}
+
+func (s *openAIStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) {
+	if ev.IsDone() {
+		return append(dst, ev.Raw...), true, nil
+	}
+	if bytes.Contains(ev.Data, []byte(`"usage"`)) {
+		if u := jsonx.Get(ev.Data, "usage"); u.IsObject() {
+			s.usage = OpenAIUsage(u)
+			if s.dropUsage && jsonx.Get(ev.Data, "choices.#").Int() == 0 {
+				return dst, false, nil
+			}
+		}
+	}
+	if bytes.HasPrefix(ev.Data, []byte(`{"error"`)) {
+		if e := jsonx.Get(ev.Data, "error"); e.IsObject() {
+			return append(dst, ev.Raw...), false, upstreamStreamError(e)
+		}
+	}
+	return append(dst, ev.Raw...), false, nil
+}
+
+func (s *openAIStream) Usage() Usage { return s.usage }
+
+// StreamError is an error the upstream reported inside a stream. Its event has already
+// been passed to the client when Forwarded is true.
+type StreamError struct {
+	Err       *apierr.Error
+	Forwarded bool
+}
+
+func (e *StreamError) Error() string { return "upstream stream error: " + e.Err.Message }
+func (e *StreamError) Unwrap() error { return e.Err }
+
+func upstreamStreamError(e jsonx.Result) error {
+	msg := e.Get("message").String()
+	if msg == "" {
+		msg = "upstream reported an error mid-stream"
+	}
+	typ := e.Get("type").String()
+	if typ == "" {
+		typ = apierr.TypeUpstream
+	}
+	return &StreamError{Err: apierr.New(502, typ, e.Get("code").String(), "", msg), Forwarded: true}
+}
