@@ -14,6 +14,9 @@ const (
 	KindMock      = "mock"      // the built-in deterministic provider, served in process
 )
 
+// MockBaseURL is the base URL of the in-process mock provider; nothing is dialled for it.
+const MockBaseURL = "http://switchyard-mock.internal/v1"
+
 // Config describes one upstream provider. Secrets are never in the file: APIKeyEnv
 // names the environment variable that holds the key.
 type Config struct {
@@ -72,6 +75,9 @@ func (c *Config) Resolve(getenv func(string) string) error {
 		if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 			return fmt.Errorf("provider %q: base_url must start with http:// or https://", c.Name)
 		}
+	}
+	if c.Kind == KindMock && c.BaseURL == "" {
+		c.BaseURL = MockBaseURL
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.AuthHeader == "" {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/switchyard/switchyard/gateway"
+	"github.com/switchyard/switchyard/internal/config"
+	"github.com/switchyard/switchyard/internal/logx"
+)
+
+const usage = `usage:
+  switchyard serve [--config FILE] [--listen ADDR]   run the gateway (embedded default without --config)
+  switchyard version                                  print the version
+`
+
+// run is the composition root: it parses the command line and runs one subcommand,
+// returning the process exit code.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], getenv, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "switchyard", gateway.Version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "switchyard: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func serve(args []string, getenv func(string) string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", getenv("SWITCHYARD_CONFIG"), "configuration file (YAML); the embedded default when empty")
+	listen := fs.String("listen", getenv("SWITCHYARD_LISTEN"), "listen address, overriding the config's listen")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var cfg *config.Config
+	if *cfgPath == "" {
+		cfg = config.Embedded(getenv)
+	} else {
+		var err error
+		if cfg, err = config.Load(*cfgPath, getenv); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	lw := logx.NewBufferedWriter(stderr, 0)
+	defer lw.Close()
+	log := logx.New(lw, cfg.Log.Level)
+	g, err := gateway.New(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		log.Error("cannot listen", "address", cfg.Listen, "error", err.Error())
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(ln) }()
+	log.Info("serving", "address", ln.Addr().String(), "config", cfg.File(), "version", gateway.Version,
+		"providers", len(cfg.Providers), "models", len(cfg.Models), "auth", len(cfg.Keys) > 0)
+	select {
+	case err := <-errc:
+		if err != nil {
+			log.Error("server failed", "error", err.Error())
+			return 1
+		}
+		return 0
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "deadline", cfg.Timeouts.Shutdown.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Timeouts.Shutdown)
+	defer cancel()
+	if err := g.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("shutdown deadline passed; open streams were cut", "error", err.Error())
+	}
+	<-errc
+	log.Info("stopped")
+	return 0
+}

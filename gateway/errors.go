@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"errors"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/upstream"
+)
+
+// classify maps any error on the request path to the error the client sees. It is the
+// one place where errors from the layers below become statuses.
+func classify(err error) *apierr.Error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		switch ue.Kind {
+		case upstream.KindConnect:
+			return apierr.Unavailable("upstream_unreachable", "could not connect to the upstream provider")
+		case upstream.KindTimeout:
+			return apierr.Timeout("the upstream provider did not answer in time")
+		case upstream.KindAborted:
+			return apierr.New(499, apierr.TypeInvalidRequest, "client_closed_request", "", "the client closed the request")
+		}
+		return apierr.BadGateway("upstream_connection_failed", "the connection to the upstream provider failed")
+	}
+	return apierr.Internal("internal error")
+}
+
+// writeError sends err as an OpenAI error envelope with its status.
+func writeError(ctx *fasthttp.RequestCtx, err error) *apierr.Error {
+	e := classify(err)
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(e.Status)
+	ctx.SetContentType("application/json")
+	if e.RetryAfter != "" {
+		ctx.Response.Header.Set("Retry-After", e.RetryAfter)
+	}
+	ctx.Response.SetBodyRaw(e.AppendJSON(make([]byte, 0, 160)))
+	return e
+}
+
+// serverError answers errors raised by fasthttp itself before a handler runs (oversized
+// body, malformed request line or headers) with the same envelope.
+func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
+	setRequestID(ctx, g.ids)
+	var e *apierr.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		e = apierr.TooLarge(g.cfg.Limits.MaxBodyBytes)
+	default:
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			e = apierr.New(408, apierr.TypeInvalidRequest, "request_timeout", "", "the request was not received in time")
+		} else {
+			e = apierr.BadRequest("malformed_request", "", "malformed HTTP request")
+		}
+	}
+	ctx.SetConnectionClose()
+	writeError(ctx, e)
+}

@@ -1,0 +1,125 @@
+// Package gateway is Switchyard's HTTP front: the fasthttp server, the OpenAI-compatible
+// routes, and the proxy loop that carries each request to its provider and the answer
+// back, streamed event by event.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/config"
+	"github.com/switchyard/switchyard/internal/mock"
+	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/upstream"
+)
+
+// Version is the gateway's version, set by the build (-ldflags -X).
+var Version = "dev"
+
+// Gateway serves one configuration. Build it with New, run it with Serve, stop it with
+// Shutdown. It is safe for concurrent use by the server's goroutines.
+type Gateway struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	models  *modelTable
+	keys    *keyring
+	ids     *idSource
+	srv     *fasthttp.Server
+	mocks   []*mock.Server
+	logReqs bool
+
+	streams sync.WaitGroup // open stream relays
+	ready   chan struct{}  // closed once serving
+}
+
+// New builds a gateway from a resolved configuration.
+func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{cfg: cfg, log: log, ids: newIDSource(), keys: newKeyring(cfg.Keys),
+		logReqs: *cfg.Log.Requests, ready: make(chan struct{})}
+	targets := map[string]*target{}
+	for _, pc := range cfg.Providers {
+		tr, err := provider.New(pc)
+		if err != nil {
+			return nil, err
+		}
+		var dial upstream.DialFunc
+		if pc.Kind == provider.KindMock {
+			m := mock.New(mock.Config{}, false)
+			g.mocks = append(g.mocks, m)
+			dial = m.ListenInMemory()
+		}
+		client, err := upstream.New(pc.BaseURL, cfg.Upstream, dial)
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client}
+	}
+	mt, err := newModelTable(cfg.Models, targets)
+	if err != nil {
+		return nil, err
+	}
+	g.models = mt
+	g.srv = &fasthttp.Server{
+		Handler:                       g.handle,
+		ErrorHandler:                  g.serverError,
+		Name:                          "switchyard",
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		MaxRequestBodySize:            cfg.Limits.MaxBodyBytes,
+		ReadBufferSize:                16 << 10,
+		IdleTimeout:                   120 * time.Second,
+		ReadTimeout:                   cfg.Timeouts.Request,
+		CloseOnShutdown:               true,
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        slogAdapter{log},
+	}
+	return g, nil
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after a clean shutdown.
+func (g *Gateway) Serve(ln net.Listener) error {
+	close(g.ready)
+	var err error
+	if g.cfg.TLS.CertFile != "" {
+		err = g.srv.ServeTLS(ln, g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
+	} else {
+		err = g.srv.Serve(ln)
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, lets in-flight requests and streams finish until
+// ctx ends, then closes what is left. It returns ctx's error when it had to cut streams.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	err := g.srv.ShutdownWithContext(ctx)
+	done := make(chan struct{})
+	go func() { g.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	for _, m := range g.mocks {
+		_ = m.Close()
+	}
+	return err
+}
+
+// slogAdapter lets fasthttp's internal messages reach the structured log.
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Printf(format string, args ...any) {
+	a.log.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
+}

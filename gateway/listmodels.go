@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"sort"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/internal/provider"
+)
+
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// listModels answers GET /v1/models: the configured names and aliases, or, for a
+// passthrough configuration whose provider can list, the provider's own list.
+func (g *Gateway) listModels(ctx *fasthttp.RequestCtx) (rec record) {
+	rec.op = provider.OpModels
+	if !requireMethod(ctx, "GET") {
+		return rec
+	}
+	p, err := g.keys.authenticate(ctx)
+	if err != nil {
+		rec.errCode = writeError(ctx, err).Code
+		return rec
+	}
+	rec.principal = p
+	if w := g.models.wildcard; w != nil && len(g.models.names) == 0 {
+		if l, ok := w.target.tr.(provider.Lister); ok {
+			g.proxyList(ctx, &rec, w.target, l)
+			return rec
+		}
+	}
+	names := append([]string(nil), g.models.names...)
+	sort.Strings(names)
+	data := make([]modelObject, 0, len(names))
+	for _, n := range names {
+		data = append(data, modelObject{ID: n, Object: "model", Created: startTime, OwnedBy: g.models.byName[n].target.name})
+	}
+	b, _ := jsonx.Marshal(map[string]any{"object": "list", "data": data})
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return rec
+}
+
+// startTime is reported as every configured model's creation time.
+var startTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+
+func (g *Gateway) proxyList(ctx *fasthttp.RequestCtx, rec *record, t *target, l provider.Lister) {
+	out := outboundPool.Get().(*provider.Outbound)
+	defer func() { out.Reset(); outboundPool.Put(out) }()
+	if err := l.EncodeList(out); err != nil {
+		rec.errCode = writeError(ctx, err).Code
+		return
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	buildUpstreamRequest(ctx, req, out)
+	err := t.client.Do(req, resp, g.cfg.Timeouts.Request)
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		rec.errCode = writeError(ctx, err).Code
+		return
+	}
+	if resp.StatusCode() >= 300 {
+		rec.errCode = writeError(ctx, t.tr.DecodeError(resp.StatusCode(), resp.Body(), "")).Code
+		return
+	}
+	rec.provider = t.name
+	ctx.SetContentType("application/json")
+	ctx.SetBody(resp.Body())
+}
+
+// getModel answers GET /v1/models/{id} for configured models.
+func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, id []byte) (rec record) {
+	rec.op = provider.OpModels
+	if !requireMethod(ctx, "GET") {
+		return rec
+	}
+	if _, err := g.keys.authenticate(ctx); err != nil {
+		rec.errCode = writeError(ctx, err).Code
+		return rec
+	}
+	r, ok := g.models.byName[string(id)]
+	if !ok {
+		if g.models.wildcard == nil {
+			rec.errCode = writeError(ctx, apierr.UnknownModel(string(id))).Code
+			return rec
+		}
+		r = g.models.wildcard
+	}
+	b, _ := jsonx.Marshal(modelObject{ID: string(id), Object: "model", Created: startTime, OwnedBy: r.target.name})
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return rec
+}

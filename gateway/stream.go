@@ -1,0 +1,285 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/sse"
+	"github.com/switchyard/switchyard/internal/upstream"
+)
+
+// livenessInterval is how often a silent stream checks that its client is still there.
+const livenessInterval = 200 * time.Millisecond
+
+// openStream opens a streamed upstream call and, once its headers are in, hands the
+// response body to a relay. It reports whether a relay took the request (it then owns
+// req, resp and the request log).
+func (g *Gateway) openStream(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request,
+	req *fasthttp.Request, resp *fasthttp.Response) bool {
+	started := time.Now()
+	st, err := t.client.Open(req, resp, g.cfg.Timeouts.FirstByte)
+	fasthttp.ReleaseRequest(req)
+	if err != nil || st == nil {
+		if err == nil { // an error answer, read whole
+			g.writeAnswer(ctx, rec, t, pr, resp)
+		} else {
+			rec.errCode = writeError(ctx, err).Code
+		}
+		fasthttp.ReleaseResponse(resp)
+		return false
+	}
+	if !bytes.HasPrefix(resp.Header.ContentType(), []byte("text/event-stream")) {
+		// The upstream ignored stream:true and answered in one piece; pass that on.
+		_ = st.SetDeadline(time.Now().Add(g.cfg.Timeouts.Request))
+		body, err := io.ReadAll(io.LimitReader(st, int64(g.cfg.Upstream.MaxResponseBodySize)))
+		st.Close()
+		if err != nil {
+			rec.errCode = writeError(ctx, err).Code
+		} else {
+			resp.SetBodyRaw(body)
+			g.writeAnswer(ctx, rec, t, pr, resp)
+		}
+		fasthttp.ReleaseResponse(resp)
+		return false
+	}
+	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
+	g.setRouteHeaders(ctx, rec)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	ctx.Response.ImmediateHeaderFlush = true
+	r := &relay{
+		g: g, client: ctx.Conn(), st: st, resp: resp, dec: t.tr.NewStream(pr),
+		events: make(chan relayMsg, 8), quit: make(chan struct{}),
+		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
+		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
+	}
+	r.rec.status = 200
+	g.streams.Add(1)
+	go r.pump()
+	ctx.SetBodyStream(r, -1)
+	return true
+}
+
+// relay carries one streamed answer from the upstream to the client. pump (its own
+// goroutine) reads and translates upstream events; Read runs on the server's connection
+// goroutine, which writes and flushes each event as soon as it arrives. Close ends both.
+type relay struct {
+	g        *Gateway
+	client   net.Conn
+	st       *upstream.Stream
+	resp     *fasthttp.Response
+	dec      provider.StreamDecoder
+	events   chan relayMsg
+	quit     chan struct{}
+	done     chan struct{} // closed when pump has returned
+	started  time.Time
+	deadline time.Time
+	ticker   *time.Ticker
+
+	cur      *[]byte // buffer being drained
+	pending  []byte
+	finished bool
+	complete bool // the upstream finished normally
+	firstAt  time.Duration
+	closing  sync.Once
+	rec      record
+	rid      string
+	endErr   error
+}
+
+// relayMsg is one step of the stream: translated bytes, a normal end, or a failure.
+type relayMsg struct {
+	data *[]byte
+	last bool
+	err  error
+}
+
+var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// errStreamCut is the failure of an upstream stream that ended before its terminator.
+var errStreamCut = errors.New("upstream stream ended before completion")
+
+// errClientGone ends a relay whose client went away.
+var errClientGone = errors.New("client closed the stream")
+
+// pump reads upstream events until the stream ends, fails, or the relay quits.
+func (r *relay) pump() {
+	defer close(r.done)
+	defer close(r.events)
+	sr := sse.NewReader(r.st, 0)
+	idle := r.g.cfg.Timeouts.Idle
+	for {
+		dl := time.Now().Add(idle)
+		if dl.After(r.deadline) {
+			dl = r.deadline
+		}
+		_ = r.st.SetDeadline(dl)
+		ev, err := sr.Next()
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = errStreamCut
+			}
+			r.send(relayMsg{err: err})
+			return
+		}
+		bp := eventBufs.Get().(*[]byte)
+		b, done, derr := r.dec.Event(ev, (*bp)[:0])
+		*bp = b
+		if len(b) > 0 {
+			if !r.send(relayMsg{data: bp}) {
+				return
+			}
+		} else {
+			eventBufs.Put(bp)
+		}
+		if derr != nil || done {
+			r.send(relayMsg{last: done, err: derr})
+			return
+		}
+	}
+}
+
+func (r *relay) send(m relayMsg) bool {
+	select {
+	case r.events <- m:
+		return true
+	case <-r.quit:
+		if m.data != nil {
+			eventBufs.Put(m.data)
+		}
+		return false
+	}
+}
+
+// Read hands the server the next translated bytes, waiting for them as long as the
+// client is still connected. After a failure it returns one SSE error event, then EOF:
+// the client never sees a clean-looking end of a broken stream.
+func (r *relay) Read(p []byte) (int, error) {
+	for len(r.pending) == 0 {
+		r.release()
+		if r.finished {
+			return 0, io.EOF
+		}
+		if r.ticker == nil {
+			r.ticker = time.NewTicker(livenessInterval)
+		}
+		select {
+		case m, ok := <-r.events:
+			switch {
+			case !ok:
+				r.finished = true
+			case m.data != nil:
+				if r.firstAt == 0 {
+					r.firstAt = time.Since(r.started)
+				}
+				r.cur, r.pending = m.data, *m.data
+			case m.err != nil:
+				r.fail(m.err)
+			case m.last:
+				r.complete, r.finished = true, true
+			}
+		case <-r.ticker.C:
+			if !clientAlive(r.client) {
+				r.endErr = errClientGone
+				r.st.Abort()
+				return 0, errClientGone
+			}
+		}
+	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[n:]
+	return n, nil
+}
+
+// fail turns a mid-stream failure into a final SSE error event.
+func (r *relay) fail(err error) {
+	r.finished, r.endErr = true, err
+	var se *provider.StreamError
+	if errors.As(err, &se) && se.Forwarded {
+		r.rec.errCode = se.Err.Code
+		return // the upstream's own error event already went out
+	}
+	var e *apierr.Error
+	switch {
+	case errors.As(err, &se):
+		e = se.Err
+	case errors.Is(err, errStreamCut):
+		e = apierr.BadGateway("upstream_stream_cut", "the upstream provider ended the stream before it was complete")
+	default:
+		e = classify(err)
+		var ue *upstream.Error
+		if errors.As(err, &ue) && ue.Kind == upstream.KindTimeout {
+			e = apierr.Timeout("the upstream provider stopped sending mid-stream")
+			e.Code = "upstream_idle_timeout"
+		}
+	}
+	r.rec.errCode = e.Code
+	bp := eventBufs.Get().(*[]byte)
+	*bp = sse.AppendData((*bp)[:0], e.AppendJSON(nil))
+	r.cur, r.pending = bp, *bp
+}
+
+func (r *relay) release() {
+	if r.cur != nil {
+		eventBufs.Put(r.cur)
+		r.cur = nil
+	}
+}
+
+// Close is called by the server once the response is written or the client is gone. It
+// stops the pump, aborting the upstream call unless it completed, and logs the request.
+func (r *relay) Close() error {
+	r.closing.Do(func() {
+		close(r.quit)
+		if !r.complete {
+			r.st.Abort()
+		}
+		<-r.done
+		for m := range r.events {
+			if m.data != nil {
+				eventBufs.Put(m.data)
+			}
+		}
+		r.release()
+		if r.ticker != nil {
+			r.ticker.Stop()
+		}
+		r.st.Close()
+		fasthttp.ReleaseResponse(r.resp)
+		r.rec.usage = r.dec.Usage()
+		if r.endErr != nil && r.rec.errCode == "" {
+			r.rec.errCode = "client_closed_request"
+		}
+		r.g.logStream(r.rid, &r.rec, time.Since(r.started), r.firstAt, r.complete)
+		r.g.streams.Done()
+	})
+	return nil
+}
+
+// clientAlive peeks at the client connection: a client waiting for a stream sends
+// nothing, so a read that ends in EOF or a reset means it went away; a read that times
+// out means it is still there. (A byte read here would be lost, so a client pipelining
+// a request behind a stream loses its connection; HTTP clients do not do that.)
+func clientAlive(c net.Conn) bool {
+	if c == nil {
+		return true
+	}
+	var one [1]byte
+	_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	_, err := c.Read(one[:])
+	_ = c.SetReadDeadline(time.Time{})
+	if err == nil {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

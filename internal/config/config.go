@@ -1,0 +1,166 @@
+// Package config loads the gateway's configuration file: strictly (an unknown key is an
+// error naming its file and line), with secrets read from the environment, defaults
+// applied in one place (Defaults) and errors separated from warnings (Validate).
+package config
+
+import (
+	"time"
+
+	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/upstream"
+)
+
+// Config is the whole gateway configuration. Every field documents its unit and default.
+type Config struct {
+	// Listen is the address the gateway serves on. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// TLS, when both files are set, serves HTTPS instead of HTTP.
+	TLS TLS `yaml:"tls"`
+	// AdminKeyEnv names the environment variable holding the admin key for /admin/ routes.
+	// Empty disables the admin routes.
+	AdminKeyEnv string `yaml:"admin_key_env"`
+	// Limits bound what one request may carry.
+	Limits Limits `yaml:"limits"`
+	// Timeouts bound each phase of an upstream call and the shutdown.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// Upstream tunes the connection pools to providers.
+	Upstream upstream.Config `yaml:"upstream"`
+	// Providers are the upstream APIs. At least one is required.
+	Providers []provider.Config `yaml:"providers"`
+	// Models map the names clients send to a provider and its model name. At least one.
+	Models []Model `yaml:"models"`
+	// Keys are the gateway keys clients authenticate with. With none, authentication is
+	// off (the embedded default); with any, every /v1 request needs one.
+	Keys []Key `yaml:"keys"`
+	// Log configures the structured logs on stderr.
+	Log Log `yaml:"log"`
+
+	// file is where the config came from ("" for the embedded default).
+	file string
+	// adminKey is the resolved admin key.
+	adminKey string
+}
+
+// TLS names the certificate and key files (PEM) for HTTPS.
+type TLS struct {
+	// CertFile is the certificate chain file. Default none.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the private key file. Default none.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Limits bound a request.
+type Limits struct {
+	// MaxBodyBytes is the largest request body accepted, in bytes; larger ones get 413.
+	// Default 16 MiB (16777216).
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+}
+
+// Timeouts bound each phase of an upstream call. They are separate so a slow but
+// steadily streaming answer is not cut by a short idle timeout, and vice versa.
+type Timeouts struct {
+	// Connect bounds opening an upstream connection. Default 5s.
+	Connect time.Duration `yaml:"connect"`
+	// FirstByte bounds the wait for the upstream's response headers. Default 60s.
+	FirstByte time.Duration `yaml:"first_byte"`
+	// Idle bounds the silence between two streamed chunks. Default 60s.
+	Idle time.Duration `yaml:"idle"`
+	// Request bounds a whole request, stream included. Default 10m.
+	Request time.Duration `yaml:"request"`
+	// Shutdown is how long in-flight requests and streams may run after SIGTERM. Default 30s.
+	Shutdown time.Duration `yaml:"shutdown"`
+}
+
+// Model maps a public model name to a provider.
+type Model struct {
+	// Name is the model name clients send. "*" matches any name not matched otherwise and
+	// passes it to the provider unchanged. Required, unique.
+	Name string `yaml:"name"`
+	// Provider names the entry in providers that serves this model. Required.
+	Provider string `yaml:"provider"`
+	// UpstreamModel is the provider's name for the model (for azure, the deployment).
+	// Default: Name.
+	UpstreamModel string `yaml:"upstream_model"`
+	// Aliases are other names clients may send for this model.
+	Aliases []string `yaml:"aliases"`
+}
+
+// Key is one gateway key and the attribution it carries.
+type Key struct {
+	// Name identifies the key in logs, metrics and the ledger. Required, unique.
+	Name string `yaml:"name"`
+	// KeyEnv names the environment variable holding the key. Exactly one of KeyEnv and
+	// SHA256 is required.
+	KeyEnv string `yaml:"key_env"`
+	// SHA256 is the hex SHA-256 of the key, for keys that must not be on the host at all.
+	SHA256 string `yaml:"sha256"`
+	// Team is the team the key's requests are attributed to. Default: the key's name.
+	Team string `yaml:"team"`
+	// Feature is the default feature for the key's requests. Default "default".
+	Feature string `yaml:"feature"`
+	// AllowAttributionHeaders lets requests override team and feature with the
+	// x-switchyard-team and x-switchyard-feature headers (or metadata). Default false.
+	AllowAttributionHeaders bool `yaml:"allow_attribution_headers"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Requests logs one line per request at info level. Default true.
+	Requests *bool `yaml:"requests"`
+}
+
+// File returns the path the config was loaded from, empty for the embedded default.
+func (c *Config) File() string { return c.file }
+
+// AdminKey returns the resolved admin key, empty when admin routes are off.
+func (c *Config) AdminKey() string { return c.adminKey }
+
+// Defaults fills every zero field with its default. It is the only place defaults live.
+func (c *Config) Defaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.Limits.MaxBodyBytes <= 0 {
+		c.Limits.MaxBodyBytes = 16 << 20
+	}
+	t := &c.Timeouts
+	if t.Connect <= 0 {
+		t.Connect = 5 * time.Second
+	}
+	if t.FirstByte <= 0 {
+		t.FirstByte = 60 * time.Second
+	}
+	if t.Idle <= 0 {
+		t.Idle = 60 * time.Second
+	}
+	if t.Request <= 0 {
+		t.Request = 10 * time.Minute
+	}
+	if t.Shutdown <= 0 {
+		t.Shutdown = 30 * time.Second
+	}
+	c.Upstream.ConnectTimeout = t.Connect
+	c.Upstream = c.Upstream.WithDefaults()
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Requests == nil {
+		on := true
+		c.Log.Requests = &on
+	}
+	for i := range c.Models {
+		if c.Models[i].UpstreamModel == "" && c.Models[i].Name != "*" {
+			c.Models[i].UpstreamModel = c.Models[i].Name
+		}
+	}
+	for i := range c.Keys {
+		if c.Keys[i].Team == "" {
+			c.Keys[i].Team = c.Keys[i].Name
+		}
+		if c.Keys[i].Feature == "" {
+			c.Keys[i].Feature = "default"
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchyard/switchyard/internal/provider"
+)
+
+// Error is one problem in a config file, located by file and line (0 when unknown).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Msg
+	}
+	return e.File + ": " + e.Msg
+}
+
+// Errors is every problem found in one load.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Load reads, strictly decodes, resolves and validates the config file at path.
+// getenv reads secrets (os.Getenv when nil).
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, getenv)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse is Load for bytes already read; name is used in error messages.
+func Parse(name string, data []byte, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, yamlErrors(name, err)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	c.file = name
+	c.Defaults()
+	if errs := c.resolve(getenv, &root); len(errs) > 0 {
+		return nil, errs
+	}
+	return &c, nil
+}
+
+// yamlErrors turns yaml.v3's messages ("line 4: field x not found in type ...") into
+// file:line errors.
+func yamlErrors(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var out Errors
+		for _, m := range te.Errors {
+			out = append(out, lineError(name, m))
+		}
+		return out
+	}
+	return Errors{lineError(name, strings.TrimPrefix(err.Error(), "yaml: "))}
+}
+
+func lineError(name, msg string) *Error {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		text := m[2]
+		if f := regexp.MustCompile(`field (\S+) not found in type \S+`).FindStringSubmatch(text); f != nil {
+			text = "unknown key " + strconv.Quote(f[1])
+		}
+		return &Error{File: name, Line: n, Msg: text}
+	}
+	return &Error{File: name, Msg: msg}
+}
+
+// resolve reads secrets and validates references; root locates errors by line.
+func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
+	var errs Errors
+	add := func(line int, format string, a ...any) {
+		errs = append(errs, &Error{File: c.file, Line: line, Msg: fmt.Sprintf(format, a...)})
+	}
+	if c.AdminKeyEnv != "" {
+		if c.adminKey = getenv(c.AdminKeyEnv); c.adminKey == "" {
+			add(lineOf(root, "admin_key_env"), "environment variable %s is empty", c.AdminKeyEnv)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		add(lineOf(root, "tls"), "tls needs both cert_file and key_file")
+	}
+	if len(c.Providers) == 0 {
+		add(0, "at least one provider is required")
+	}
+	providers := map[string]bool{}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		line := lineOf(root, "providers", strconv.Itoa(i))
+		if providers[p.Name] {
+			add(line, "provider %q is defined twice", p.Name)
+		}
+		providers[p.Name] = true
+		if err := p.Resolve(getenv); err != nil {
+			add(line, "%v", err)
+		}
+	}
+	if len(c.Models) == 0 {
+		add(0, "at least one model is required")
+	}
+	names := map[string]bool{}
+	for i, m := range c.Models {
+		line := lineOf(root, "models", strconv.Itoa(i))
+		if m.Name == "" {
+			add(line, "model name is required")
+		}
+		if !providers[m.Provider] {
+			add(line, "model %q refers to unknown provider %q", m.Name, m.Provider)
+		}
+		for _, n := range append([]string{m.Name}, m.Aliases...) {
+			if names[n] {
+				add(line, "model name or alias %q is used twice", n)
+			}
+			names[n] = true
+		}
+	}
+	keyNames := map[string]bool{}
+	for i := range c.Keys {
+		k := &c.Keys[i]
+		line := lineOf(root, "keys", strconv.Itoa(i))
+		if k.Name == "" || keyNames[k.Name] {
+			add(line, "key name %q is empty or used twice", k.Name)
+		}
+		keyNames[k.Name] = true
+		switch {
+		case (k.KeyEnv == "") == (k.SHA256 == ""):
+			add(line, "key %q needs exactly one of key_env and sha256", k.Name)
+		case k.KeyEnv != "":
+			v := getenv(k.KeyEnv)
+			if v == "" {
+				add(line, "key %q: environment variable %s is empty", k.Name, k.KeyEnv)
+			}
+			sum := sha256.Sum256([]byte(v))
+			k.SHA256 = hex.EncodeToString(sum[:])
+		default:
+			if b, err := hex.DecodeString(k.SHA256); err != nil || len(b) != sha256.Size {
+				add(line, "key %q: sha256 must be 64 hex digits", k.Name)
+			}
+			k.SHA256 = strings.ToLower(k.SHA256)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add(lineOf(root, "log", "level"), "log level %q is not debug, info, warn or error", c.Log.Level)
+	}
+	return errs
+}
+
+// lineOf finds the line of the node at path (mapping keys and sequence indexes) in the
+// document, or the nearest ancestor that exists; 0 when the document is empty.
+func lineOf(root *yaml.Node, path ...string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					next = n.Content[i+1]
+					line = n.Content[i].Line
+				}
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(p); err == nil && i < len(n.Content) {
+				next = n.Content[i]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+// Embedded returns the embedded default: with OPENAI_API_KEY set, every model goes to
+// OPENAI_BASE_URL (default https://api.openai.com/v1) unchanged; without it, the built-in
+// mock provider answers every model. No gateway keys: authentication is off.
+func Embedded(getenv func(string) string) *Config {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := &Config{file: "(embedded default)"}
+	if key := getenv("OPENAI_API_KEY"); key != "" {
+		base := getenv("OPENAI_BASE_URL")
+		if base == "" {
+			base = "https://api.openai.com/v1"
+		}
+		p := provider.Config{Name: "openai", Kind: provider.KindOpenAI, BaseURL: base}
+		c.Providers = []provider.Config{p}
+	} else {
+		c.Providers = []provider.Config{{Name: "mock", Kind: provider.KindMock}}
+	}
+	c.Models = []Model{{Name: "*", Provider: c.Providers[0].Name}}
+	c.Defaults()
+	for i := range c.Providers {
+		_ = c.Providers[i].Resolve(getenv)
+	}
+	if key := getenv("OPENAI_API_KEY"); key != "" {
+		c.Providers[0].SetKey(key)
+	}
+	return c
+}
