@@ -171,44 +171,48 @@ func (s *Server) streamChat(ctx *fasthttp.RequestCtx, cfg *Config, a answer, inc
 		frames = append(frames, sse.AppendData(nil, b))
 	}
 	frames = append(frames, sse.AppendDone(nil))
-	s.streamTo(ctx, func(w *bufio.Writer) bool {
+	s.streamTo(ctx, func(w *bufio.Writer) error {
 		return s.writeFrames(w, conn, cfg, frames)
 	})
 }
 
 // writeFrames sends frames with the configured pacing and faults; the fault knobs count
-// the frames after the first (role) frame as content chunks.
-func (s *Server) writeFrames(w *bufio.Writer, conn net.Conn, cfg *Config, frames [][]byte) bool {
+// the frames after the first (role) frame as content chunks. It returns nil when every
+// frame went out, errCut for a deliberate cut, and any other error when the client went
+// away.
+func (s *Server) writeFrames(w *bufio.Writer, conn net.Conn, cfg *Config, frames [][]byte) error {
 	for i, f := range frames {
 		sent := i - 1 // content chunks already sent before this frame
 		switch {
 		case cfg.CutAfterChunks > 0 && sent == cfg.CutAfterChunks:
-			_ = w.Flush()
-			_ = conn.Close()
-			return true
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			return errCut
 		case cfg.StallAfterChunks > 0 && sent == cfg.StallAfterChunks:
-			return waitGone(conn)
+			waitGone(conn)
+			return errGone
 		case cfg.ErrorAfterChunks > 0 && sent == cfg.ErrorAfterChunks:
 			_, _ = w.Write(sse.AppendData(nil, []byte(`{"error":{"message":"mock failure mid-stream","type":"server_error","param":null,"code":"mock_error"}}`)))
-			return w.Flush() == nil
+			return w.Flush()
 		}
 		if i > 0 && cfg.ChunkInterval > 0 {
 			time.Sleep(cfg.ChunkInterval)
 		}
 		if _, err := w.Write(f); err != nil {
-			return false
+			return err
 		}
 		if err := w.Flush(); err != nil {
-			return false
+			return err
 		}
 	}
-	return true
+	return nil
 }
 
 // waitGone keeps a stream open and silent until the client goes away, which it notices
 // by reading the connection (the client sends nothing more on it). It gives up after a
-// minute. It reports false: the stream did not complete.
-func waitGone(conn net.Conn) bool {
+// minute.
+func waitGone(conn net.Conn) {
 	deadline := time.Now().Add(time.Minute)
 	one := make([]byte, 1)
 	for time.Now().Before(deadline) {
@@ -217,8 +221,7 @@ func waitGone(conn net.Conn) bool {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
-			break
+			return
 		}
 	}
-	return false
 }

@@ -83,7 +83,7 @@ func (s *Server) completion(ctx *fasthttp.RequestCtx, cfg *Config) {
 	}
 	frames = append(frames, sse.AppendDone(nil))
 	conn := ctx.Conn()
-	s.streamTo(ctx, func(w *bufio.Writer) bool { return s.writeFrames(w, conn, cfg, frames) })
+	s.streamTo(ctx, func(w *bufio.Writer) error { return s.writeFrames(w, conn, cfg, frames) })
 }
 
 // embeddings answers with deterministic unit vectors derived from each input's text.

@@ -2,6 +2,8 @@ package mock
 
 import (
 	"bufio"
+	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -157,14 +159,32 @@ func (s *Server) stall(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// streamTo writes events to the client one by one, flushing each, and reports whether
-// the client was still there at the end.
-func (s *Server) streamTo(ctx *fasthttp.RequestCtx, write func(w *bufio.Writer) bool) {
+// errCut ends a stream on purpose without its terminator: the server stops reading the
+// body, sends nothing more and closes the connection.
+var errCut = errors.New("mock: stream cut")
+
+// errGone reports a stream abandoned by its client.
+var errGone = errors.New("mock: client went away")
+
+// streamTo writes events to the client one by one, flushing each, and records a
+// disconnect when the client went away before the end. The events go through a
+// synchronous pipe to the server's chunked writer, so every event the writer flushed
+// is on the connection before the next is read, and a cut (errCut) takes effect only
+// after everything before it was sent.
+func (s *Server) streamTo(ctx *fasthttp.RequestCtx, write func(w *bufio.Writer) error) {
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		if !write(w) {
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriter(pw)
+		err := write(w)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil && !errors.Is(err, errCut) {
 			s.disconnects <- time.Now()
 		}
-	})
+		_ = pw.CloseWithError(err) // nil: the reader sees EOF and the server ends the body
+	}()
+	ctx.SetBodyStream(pr, -1)
 }
