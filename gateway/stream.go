@@ -125,7 +125,7 @@ func (r *relay) pump() {
 		_ = r.st.SetDeadline(dl)
 		ev, err := sr.Next()
 		if err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) { // the upstream client wraps them
 				err = errStreamCut
 			}
 			r.send(relayMsg{err: err})
