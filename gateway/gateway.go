@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -18,6 +19,8 @@ import (
 	"github.com/switchyard/switchyard/internal/mock"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/upstream"
+	"github.com/switchyard/switchyard/policies"
+	"github.com/switchyard/switchyard/router"
 )
 
 // Version is the gateway's version, set by the build (-ldflags -X).
@@ -28,7 +31,12 @@ var Version = "dev"
 type Gateway struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	models  *modelTable
+	targets map[string]*target
+	plan    atomic.Pointer[plan]
+	health  healthRegistry
+	router  *router.Router
+	policy  *policies.Reloader // nil without a policy file
+	stop    context.CancelFunc // stops the policy watcher
 	keys    *keyring
 	ids     *idSource
 	srv     *fasthttp.Server
@@ -44,6 +52,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, ids: newIDSource(), keys: newKeyring(cfg.Keys),
 		logReqs: *cfg.Log.Requests, ready: make(chan struct{})}
 	targets := map[string]*target{}
+	g.targets = targets
 	for _, pc := range cfg.Providers {
 		tr, err := provider.New(pc)
 		if err != nil {
@@ -61,11 +70,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		}
 		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client}
 	}
-	mt, err := newModelTable(cfg.Models, targets)
-	if err != nil {
+	g.router = router.New(router.Config{})
+	if err := g.loadPolicy(); err != nil {
 		return nil, err
 	}
-	g.models = mt
 	g.srv = &fasthttp.Server{
 		Handler:                       g.handle,
 		ErrorHandler:                  g.serverError,
@@ -83,8 +91,59 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
+// loadPolicy compiles the routing policy: the policy file with its reloader when one is
+// configured, otherwise the config's models list.
+func (g *Gateway) loadPolicy() error {
+	names := map[string]bool{}
+	for n := range g.targets {
+		names[n] = true
+	}
+	opts := policies.Options{Providers: names}
+	if g.cfg.Policy == "" {
+		srcs, err := policyFromModels(g.cfg.Models)
+		if err != nil {
+			return err
+		}
+		snap, err := policies.Compile(srcs, opts)
+		if err != nil {
+			return err
+		}
+		return g.applyPolicy(snap)
+	}
+	r, err := policies.NewReloader(g.cfg.Policy, opts, g.applyPolicy, g.log)
+	if err != nil {
+		return err
+	}
+	g.policy = r
+	return nil
+}
+
+// applyPolicy builds the plan for a snapshot and swaps it in; requests already running
+// keep the plan they loaded.
+func (g *Gateway) applyPolicy(snap *policies.Snapshot) error {
+	p, err := buildPlan(snap, g.targets, &g.health)
+	if err != nil {
+		return err
+	}
+	g.plan.Store(p)
+	return nil
+}
+
+// ReloadPolicy re-reads the policy file now (SIGHUP). Without a policy file it does nothing.
+func (g *Gateway) ReloadPolicy() error {
+	if g.policy == nil {
+		return nil
+	}
+	return g.policy.Reload()
+}
+
 // Serve accepts connections on ln until Shutdown. It returns nil after a clean shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
+	if g.policy != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		g.stop = cancel
+		go g.policy.Watch(ctx, 0)
+	}
 	close(g.ready)
 	var err error
 	if g.cfg.TLS.CertFile != "" {
@@ -101,6 +160,9 @@ func (g *Gateway) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections, lets in-flight requests and streams finish until
 // ctx ends, then closes what is left. It returns ctx's error when it had to cut streams.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	if g.stop != nil {
+		g.stop()
+	}
 	err := g.srv.ShutdownWithContext(ctx)
 	done := make(chan struct{})
 	go func() { g.streams.Wait(); close(done) }()

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"sort"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -9,6 +8,7 @@ import (
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/policies"
 )
 
 type modelObject struct {
@@ -31,22 +31,31 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx) (rec record) {
 		return rec
 	}
 	rec.principal = p
-	if w := g.models.wildcard; w != nil && len(g.models.names) == 0 {
-		if l, ok := w.target.tr.(provider.Lister); ok {
-			g.proxyList(ctx, &rec, w.target, l)
+	pl := g.plan.Load()
+	if w, ok := pl.snap.Models[policies.Wildcard]; ok && len(pl.names) == 0 && len(w.Deployments) > 0 {
+		t := g.targets[w.Deployments[0].Provider]
+		if l, ok := t.tr.(provider.Lister); ok {
+			g.proxyList(ctx, &rec, t, l)
 			return rec
 		}
 	}
-	names := append([]string(nil), g.models.names...)
-	sort.Strings(names)
-	data := make([]modelObject, 0, len(names))
-	for _, n := range names {
-		data = append(data, modelObject{ID: n, Object: "model", Created: startTime, OwnedBy: g.models.byName[n].target.name})
+	data := make([]modelObject, 0, len(pl.names))
+	for _, n := range pl.names {
+		data = append(data, modelObject{ID: n, Object: "model", Created: startTime, OwnedBy: ownerOf(pl, n)})
 	}
 	b, _ := jsonx.Marshal(map[string]any{"object": "list", "data": data})
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
 	return rec
+}
+
+// ownerOf names the provider of a model's first deployment.
+func ownerOf(pl *plan, name string) string {
+	m, ok := pl.snap.Models[name]
+	if !ok || len(m.Deployments) == 0 {
+		return "switchyard"
+	}
+	return m.Deployments[0].Provider
 }
 
 // startTime is reported as every configured model's creation time.
@@ -87,15 +96,13 @@ func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, id []byte) (rec record) {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
-	r, ok := g.models.byName[string(id)]
+	pl := g.plan.Load()
+	m, ok := pl.snap.Model(string(id))
 	if !ok {
-		if g.models.wildcard == nil {
-			rec.errCode = writeError(ctx, apierr.UnknownModel(string(id))).Code
-			return rec
-		}
-		r = g.models.wildcard
+		rec.errCode = writeError(ctx, apierr.UnknownModel(string(id))).Code
+		return rec
 	}
-	b, _ := jsonx.Marshal(modelObject{ID: string(id), Object: "model", Created: startTime, OwnedBy: r.target.name})
+	b, _ := jsonx.Marshal(modelObject{ID: string(id), Object: "model", Created: startTime, OwnedBy: ownerOf(pl, m.Name)})
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
 	return rec

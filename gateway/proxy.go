@@ -3,102 +3,119 @@ package gateway
 import (
 	"bytes"
 	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/router"
 )
 
-// record is what one request did: the request log's fields and, later, the cost event's.
+// record is what one request did: the request log's fields and the cost event's.
 type record struct {
-	op        provider.Op
-	principal Principal
-	model     string // as the client asked
-	served    string // the upstream model name
-	provider  string
-	status    int
-	stream    bool
-	usage     provider.Usage
-	errCode   string
+	op         provider.Op
+	principal  Principal
+	model      string // as the client asked
+	served     string // the logical model that served
+	upstream   string // the provider's model name
+	provider   string
+	deployment string
+	route      string
+	strategy   string
+	reason     string
+	policy     string // policy version
+	tier       string
+	attempts   int
+	status     int
+	stream     bool
+	usage      provider.Usage
+	errCode    string
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
 
 // proxy runs the request path for one OpenAI operation: check, authenticate, parse the
-// few fields needed (without re-encoding the body), resolve the model, translate, call
-// the upstream and relay the answer.
+// few fields needed (without re-encoding the body), route, then call the upstream and
+// relay the answer, retrying or falling back while nothing has reached the client.
 func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 	rec.op = op
-	defer func() { rec.status = ctx.Response.StatusCode() }()
+	defer func() {
+		if rec.status == 0 {
+			rec.status = ctx.Response.StatusCode()
+		}
+	}()
 	if !requireMethod(ctx, "POST") {
 		return rec
 	}
-	pr, route, err := g.admit(ctx, op, &rec)
+	pr, err := g.admit(ctx, op, &rec)
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
-	t := route.target
-	rec.provider, rec.served = t.name, pr.Model
-	out := outboundPool.Get().(*provider.Outbound)
-	defer func() { out.Reset(); outboundPool.Put(out) }()
-	if err := t.tr.Encode(&pr, out); err != nil {
-		rec.errCode = writeError(ctx, err).Code
-		return rec
-	}
-	req := fasthttp.AcquireRequest()
-	buildUpstreamRequest(ctx, req, out)
-	resp := fasthttp.AcquireResponse()
-	if pr.Stream {
-		rec.stream = g.openStream(ctx, &rec, t, &pr, req, resp)
-		return rec
-	}
-	defer fasthttp.ReleaseResponse(resp)
-	err = t.client.Do(req, resp, g.cfg.Timeouts.Request)
-	fasthttp.ReleaseRequest(req)
+	sel, err := g.route(ctx, g.plan.Load(), &pr, &rec)
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
-	g.writeAnswer(ctx, &rec, t, &pr, resp)
-	return rec
+	for {
+		c := sel.dec.Candidate
+		rec.attempts = sel.dec.Attempt
+		rec.served, rec.provider, rec.deployment, rec.reason = c.Model, c.Provider, c.ID, sel.dec.Reason
+		pr.Model = c.UpstreamModel
+		if pr.Model == "" {
+			pr.Model, rec.served = pr.ClientModel, pr.ClientModel
+		}
+		rec.upstream = pr.Model
+		res := g.attempt(ctx, &rec, g.targets[c.Provider], &pr, c)
+		if res.err == nil {
+			return rec
+		}
+		next, wait, ok := router.Decision{}, time.Duration(0), false
+		if res.class != 0 {
+			next, wait, ok = g.router.Next(sel.route, &sel.req, sel.cands, sel.dec, sel.tried, res.class, res.retryAfter)
+		}
+		if !ok {
+			rec.errCode = writeError(ctx, res.err).Code
+			return rec
+		}
+		sel.tried = append(sel.tried, c)
+		sel.dec = next
+		if wait > 0 {
+			time.Sleep(wait)
+		}
+	}
 }
 
-// admit validates the request and resolves its model. It returns the translator's view
-// of the request and the model route.
-func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, *modelRoute, error) {
+// admit validates the request and reads the fields the gateway needs.
+func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, error) {
 	var pr provider.Request
 	if ct := ctx.Request.Header.ContentType(); !isJSON(ct) {
-		return pr, nil, apierr.UnsupportedMediaType(string(ct))
+		return pr, apierr.UnsupportedMediaType(string(ct))
 	}
 	p, err := g.keys.authenticate(ctx)
 	if err != nil {
-		return pr, nil, err
+		return pr, err
 	}
 	rec.principal = p
 	body := ctx.PostBody()
 	if !isObject(body) {
-		return pr, nil, apierr.InvalidJSON()
+		return pr, apierr.InvalidJSON()
 	}
 	m := jsonx.Get(body, "model")
 	if m.Type != jsonx.String || m.Str == "" {
-		return pr, nil, apierr.MissingParam("model")
+		return pr, apierr.MissingParam("model")
 	}
 	rec.model = m.Str
-	route, upstreamModel, ok := g.models.resolve(m.Str)
-	if !ok {
-		return pr, nil, apierr.UnknownModel(m.Str)
-	}
-	pr = provider.Request{Op: op, Body: body, Model: upstreamModel, ClientModel: m.Str}
+	pr = provider.Request{Op: op, Body: body, ClientModel: m.Str}
 	if op != provider.OpEmbedding {
 		pr.Stream = jsonx.Get(body, "stream").Bool()
 		if pr.Stream {
 			pr.IncludeUsage = jsonx.Get(body, "stream_options.include_usage").Bool()
 		}
 	}
-	return pr, route, nil
+	return pr, nil
 }
 
 // isJSON accepts application/json with optional parameters (charset).
@@ -136,29 +153,25 @@ func buildUpstreamRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, out *
 	req.Header.SetBytesV(headerRequestID, ctx.Response.Header.Peek(headerRequestID))
 }
 
-// writeAnswer sends a complete (non-streamed) upstream answer to the client, translated.
-func (g *Gateway) writeAnswer(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, resp *fasthttp.Response) {
-	status := resp.StatusCode()
-	if status >= 300 {
-		e := t.tr.DecodeError(status, resp.Body(), string(resp.Header.Peek("Retry-After")))
-		rec.errCode = writeError(ctx, e).Code
-		return
-	}
+// writeAnswer sends a successful (2xx) complete upstream answer to the client, translated.
+func (g *Gateway) writeAnswer(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, resp *fasthttp.Response) error {
 	body, usage, err := t.tr.Decode(pr, resp.Body(), nil)
 	if err != nil {
-		rec.errCode = writeError(ctx, err).Code
-		return
+		return err
 	}
 	rec.usage = usage
 	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
 	g.setRouteHeaders(ctx, rec)
-	ctx.SetStatusCode(status)
+	ctx.SetStatusCode(resp.StatusCode())
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
+	return nil
 }
 
 // setRouteHeaders stamps what served the request.
 func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
-	ctx.Response.Header.Set("X-Switchyard-Route", rec.provider)
+	ctx.Response.Header.Set("X-Switchyard-Route", rec.route)
 	ctx.Response.Header.Set("X-Switchyard-Model", rec.served)
+	ctx.Response.Header.Set("X-Switchyard-Deployment", rec.deployment)
+	ctx.Response.Header.Set("X-Switchyard-Policy", rec.policy)
 }

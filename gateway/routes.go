@@ -32,6 +32,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	case "/readyz":
 		g.readyz(ctx)
 		return
+	case "/admin/policy":
+		g.adminPolicy(ctx)
+		return
 	default:
 		if bytes.HasPrefix(path, []byte("/v1/models/")) {
 			rec = g.getModel(ctx, path[len("/v1/models/"):])
@@ -41,6 +44,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if rec.stream {
 		return // the relay logs when the stream ends
+	}
+	if rec.status == 0 {
+		rec.status = ctx.Response.StatusCode()
 	}
 	g.logRequest(ctx, rid, &rec, time.Since(start))
 }

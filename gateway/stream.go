@@ -14,41 +14,45 @@ import (
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/sse"
 	"github.com/switchyard/switchyard/internal/upstream"
+	"github.com/switchyard/switchyard/router"
 )
 
 // livenessInterval is how often a silent stream checks that its client is still there.
 const livenessInterval = 200 * time.Millisecond
 
-// openStream opens a streamed upstream call and, once its headers are in, hands the
-// response body to a relay. It reports whether a relay took the request (it then owns
-// req, resp and the request log).
-func (g *Gateway) openStream(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request,
-	req *fasthttp.Request, resp *fasthttp.Response) bool {
-	started := time.Now()
+// attemptStream opens a streamed upstream call and, once its headers are in, hands the
+// response body to a relay, which then owns req, resp, the request log and the
+// deployment's health outcome. Before that point a failure is returned for the router
+// to retry elsewhere: nothing has reached the client yet.
+func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request,
+	c *router.Candidate, req *fasthttp.Request, resp *fasthttp.Response, started time.Time) attemptResult {
 	st, err := t.client.Open(req, resp, g.cfg.Timeouts.FirstByte)
 	fasthttp.ReleaseRequest(req)
-	if err != nil || st == nil {
-		if err == nil { // an error answer, read whole
-			g.writeAnswer(ctx, rec, t, pr, resp)
-		} else {
-			rec.errCode = writeError(ctx, err).Code
-		}
+	if err != nil {
 		fasthttp.ReleaseResponse(resp)
-		return false
+		return failed(c, started, err)
+	}
+	if st == nil { // an error answer, read whole
+		defer fasthttp.ReleaseResponse(resp)
+		return upstreamError(c, started, t, resp)
 	}
 	if !bytes.HasPrefix(resp.Header.ContentType(), []byte("text/event-stream")) {
 		// The upstream ignored stream:true and answered in one piece; pass that on.
+		defer fasthttp.ReleaseResponse(resp)
 		_ = st.SetDeadline(time.Now().Add(g.cfg.Timeouts.Request))
 		body, err := io.ReadAll(io.LimitReader(st, int64(g.cfg.Upstream.MaxResponseBodySize)))
 		st.Close()
 		if err != nil {
-			rec.errCode = writeError(ctx, err).Code
-		} else {
-			resp.SetBodyRaw(body)
-			g.writeAnswer(ctx, rec, t, pr, resp)
+			return failed(c, started, err)
 		}
-		fasthttp.ReleaseResponse(resp)
-		return false
+		resp.SetBodyRaw(body)
+		if err := g.writeAnswer(ctx, rec, t, pr, resp); err != nil {
+			c.Health.Done(router.Failure, 0, 0)
+			return attemptResult{err: classify(err)}
+		}
+		d := time.Since(started)
+		c.Health.Done(router.Success, d, d)
+		return attemptResult{}
 	}
 	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
 	g.setRouteHeaders(ctx, rec)
@@ -57,16 +61,16 @@ func (g *Gateway) openStream(ctx *fasthttp.RequestCtx, rec *record, t *target, p
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
 	r := &relay{
-		g: g, client: ctx.Conn(), st: st, resp: resp, dec: t.tr.NewStream(pr),
+		g: g, client: ctx.Conn(), st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
 		events: make(chan relayMsg, 8), quit: make(chan struct{}),
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
 		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
 	}
-	r.rec.status = 200
+	r.rec.status, r.rec.stream, rec.stream = 200, true, true
 	g.streams.Add(1)
 	go r.pump()
 	ctx.SetBodyStream(r, -1)
-	return true
+	return attemptResult{}
 }
 
 // relay carries one streamed answer from the upstream to the client. pump (its own
@@ -78,6 +82,7 @@ type relay struct {
 	st       *upstream.Stream
 	resp     *fasthttp.Response
 	dec      provider.StreamDecoder
+	health   *router.Health
 	events   chan relayMsg
 	quit     chan struct{}
 	done     chan struct{} // closed when pump has returned
@@ -256,6 +261,7 @@ func (r *relay) Close() error {
 		r.st.Close()
 		fasthttp.ReleaseResponse(r.resp)
 		r.rec.usage = r.dec.Usage()
+		r.health.Done(r.outcome(), r.firstAt, time.Since(r.started))
 		if r.endErr != nil && r.rec.errCode == "" {
 			r.rec.errCode = "client_closed_request"
 		}
@@ -263,6 +269,22 @@ func (r *relay) Close() error {
 		r.g.streams.Done()
 	})
 	return nil
+}
+
+// outcome is the stream's result for the deployment's health: a client that left is
+// not the upstream's failure.
+func (r *relay) outcome() router.Outcome {
+	switch {
+	case r.complete:
+		return router.Success
+	case r.endErr == nil || errors.Is(r.endErr, errClientGone):
+		return router.Cancelled
+	}
+	var ue *upstream.Error
+	if errors.As(r.endErr, &ue) && ue.Kind == upstream.KindAborted {
+		return router.Cancelled
+	}
+	return router.Failure
 }
 
 // clientAlive peeks at the client connection: a client waiting for a stream sends

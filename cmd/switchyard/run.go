@@ -78,6 +78,21 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := g.ReloadPolicy(); err != nil {
+					log.Error("policy reload on SIGHUP rejected", "error", err.Error())
+				}
+			}
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(ln) }()
 	log.Info("serving", "address", ln.Addr().String(), "config", cfg.File(), "version", gateway.Version,

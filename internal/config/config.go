@@ -27,8 +27,13 @@ type Config struct {
 	Upstream upstream.Config `yaml:"upstream"`
 	// Providers are the upstream APIs. At least one is required.
 	Providers []provider.Config `yaml:"providers"`
-	// Models map the names clients send to a provider and its model name. At least one.
+	// Models map the names clients send to a provider and its model name: the simple
+	// form of routing. Required unless Policy is set; not allowed with it.
 	Models []Model `yaml:"models"`
+	// Policy is a routing policy file or directory (models, routes, fallbacks, health;
+	// see docs/policies.md), reloaded when it changes and on SIGHUP. Relative paths are
+	// relative to the config file. Default none (the models list routes).
+	Policy string `yaml:"policy"`
 	// Keys are the gateway keys clients authenticate with. With none, authentication is
 	// off (the embedded default); with any, every /v1 request needs one.
 	Keys []Key `yaml:"keys"`

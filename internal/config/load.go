@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -129,8 +130,14 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			add(line, "%v", err)
 		}
 	}
-	if len(c.Models) == 0 {
-		add(0, "at least one model is required")
+	switch {
+	case c.Policy != "" && len(c.Models) > 0:
+		add(lineOf(root, "models"), "models belong in the policy file when policy is set")
+	case c.Policy == "" && len(c.Models) == 0:
+		add(0, "at least one model is required (or a policy file)")
+	}
+	if c.Policy != "" && !filepath.IsAbs(c.Policy) && c.file != "" {
+		c.Policy = filepath.Join(filepath.Dir(c.file), c.Policy)
 	}
 	names := map[string]bool{}
 	for i, m := range c.Models {

@@ -47,9 +47,15 @@ func New(cfg Config, record bool) *Server {
 		DisableHeaderNamesNormalizing: false,
 		StreamRequestBody:             false,
 		MaxRequestBodySize:            64 << 20,
+		Logger:                        quiet{},
 	}
 	return s
 }
+
+// quiet drops fasthttp's own messages (closed connections are the mock's normal life).
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
 
 // SetConfig replaces the behaviour for requests that start from now on.
 func (s *Server) SetConfig(cfg Config) {

@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"bytes"
+	"math/rand/v2"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/policies"
+	"github.com/switchyard/switchyard/router"
+)
+
+// selection is one request's routing state across its attempts.
+type selection struct {
+	route *router.Route
+	cands []*router.Candidate
+	req   router.Request
+	dec   router.Decision
+	tried []*router.Candidate
+}
+
+// route matches the request to a policy route and picks the first deployment.
+func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request, rec *record) (*selection, error) {
+	body := pr.Body
+	attrs := policies.Attributes{
+		Feature: rec.principal.Feature, Team: rec.principal.Team, Key: rec.principal.Key, Model: pr.ClientModel,
+		Header:       func(name string) string { return string(ctx.Request.Header.Peek(name)) },
+		Metadata:     func(k string) string { return jsonx.Get(body, "metadata."+k).String() },
+		PromptTokens: estimateTokens(body),
+		HasTools:     bytes.Contains(body, []byte(`"tools"`)) && jsonx.Get(body, "tools.#").Int() > 0,
+		HasImages:    bytes.Contains(body, []byte(`"image_url"`)),
+	}
+	cr := pl.snap.Match(&attrs)
+	sel := &selection{}
+	if cr.Requested {
+		m, ok := pl.snap.Model(pr.ClientModel)
+		if !ok {
+			return nil, apierr.UnknownModel(pr.ClientModel)
+		}
+		sel.route = pl.byModel[m.Name]
+	} else {
+		sel.route = pl.routes[cr.Index]
+	}
+	sel.cands = sel.route.Candidates
+	sel.req = router.Request{
+		PromptTokens: attrs.PromptTokens, HasTools: attrs.HasTools, HasImages: attrs.HasImages,
+		MaxTokens: int(jsonx.Get(body, "max_tokens").Int()), Rand: rand.Float64,
+	}
+	switch cr.Sticky {
+	case "user":
+		sel.req.StickyKey = jsonx.Get(body, "user").String()
+		if sel.req.StickyKey == "" {
+			sel.req.StickyKey = rec.principal.Key
+		}
+	case "session":
+		sel.req.StickyKey = string(ctx.Request.Header.Peek("X-Switchyard-Session"))
+		if sel.req.StickyKey == "" {
+			sel.req.StickyKey = jsonx.Get(body, "metadata.session_id").String()
+		}
+	}
+	if cr.Strategy == "complexity" {
+		sel.req.Score = router.Score(body, attrs.PromptTokens, string(ctx.Request.Header.Peek("X-Switchyard-Complexity")), router.ScoreWeights{})
+	}
+	dec, ok := g.router.First(sel.route, &sel.req, sel.cands)
+	if !ok {
+		return nil, apierr.Unavailable("no_deployment", "no deployment serves model "+pr.ClientModel)
+	}
+	dec.Route, dec.Strategy = cr.Name, cr.Strategy
+	sel.dec = dec
+	rec.route, rec.strategy, rec.policy, rec.tier = cr.Name, cr.Strategy, pl.snap.Version, dec.Tier
+	return sel, nil
+}
+
+// estimateTokens is the quick prompt-size estimate used for matching and routing until
+// the metering tokenizer is wired: about four bytes of JSON per token.
+func estimateTokens(body []byte) int { return len(body) / 4 }
