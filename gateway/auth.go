@@ -15,9 +15,9 @@ import (
 // Principal is who a request is attributed to: the gateway key and its team and feature,
 // possibly overridden by the request where the key allows it.
 type Principal struct {
-	Key     string
-	Team    string
-	Feature string
+	Key     string `json:"key"`
+	Team    string `json:"team"`
+	Feature string `json:"feature"`
 }
 
 // keyring authenticates gateway keys. Keys are held only as SHA-256 digests; a

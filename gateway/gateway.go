@@ -179,6 +179,14 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// Close releases what New started (the in-process mock provider) for a gateway that
+// never served, such as one built to explain a routing decision.
+func (g *Gateway) Close() {
+	for _, m := range g.mocks {
+		_ = m.Close()
+	}
+}
+
 // slogAdapter lets fasthttp's internal messages reach the structured log.
 type slogAdapter struct{ log *slog.Logger }
 

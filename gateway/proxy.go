@@ -99,6 +99,12 @@ func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (
 		return pr, err
 	}
 	rec.principal = p
+	return parseRequest(ctx, op, rec)
+}
+
+// parseRequest reads the few fields the gateway needs from the body, without decoding it.
+func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, error) {
+	var pr provider.Request
 	body := ctx.PostBody()
 	if !isObject(body) {
 		return pr, apierr.InvalidJSON()

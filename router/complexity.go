@@ -40,15 +40,35 @@ func (s Complexity) Select(req *Request, cands []*Candidate) (int, string) {
 		order = append(order, i)
 	}
 	for _, ti := range order {
+		// the tier model's deployments, split by weight
+		var total float64
+		first := -1
 		for ci, c := range cands {
 			if c.Model == s.Tiers[ti].Model {
-				why := "complexity: score " + score + " -> tier " + s.Tiers[ti].Name
-				if ti != t {
-					why += " (tier " + s.Tiers[t].Name + " unavailable)"
+				total += c.Weight
+				if first < 0 {
+					first = ci
 				}
-				return ci, why
 			}
 		}
+		if first < 0 {
+			continue
+		}
+		pick, x := first, req.Rand()*total
+		for ci, c := range cands {
+			if c.Model == s.Tiers[ti].Model {
+				pick = ci
+				if x < c.Weight {
+					break
+				}
+				x -= c.Weight
+			}
+		}
+		why := "complexity: score " + score + " -> tier " + s.Tiers[ti].Name
+		if ti != t {
+			why += " (tier " + s.Tiers[t].Name + " unavailable)"
+		}
+		return pick, why
 	}
 	return 0, "complexity: no tier model available, first candidate"
 }

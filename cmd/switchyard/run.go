@@ -18,6 +18,9 @@ import (
 
 const usage = `usage:
   switchyard serve [--config FILE] [--listen ADDR]   run the gateway (embedded default without --config)
+  switchyard policy check [--config FILE] FILE|DIR    validate a routing policy (file:line errors)
+  switchyard policy explain --config FILE --request BODY.json [--header K:V]... [--key NAME]
+                                                      show how a request would be routed, sending nothing
   switchyard version                                  print the version
 `
 
@@ -31,6 +34,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], getenv, stderr)
+	case "policy":
+		return policyCmd(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchyard", gateway.Version)
 		return 0
