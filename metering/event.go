@@ -49,7 +49,8 @@ type Event struct {
 	PromptVersion string `json:"prompt_version"`
 
 	// RequestedModel is the model the client asked for; ServedModel the model that
-	// answered (the provider's id); Provider the configured provider's name.
+	// answered (the provider's id; empty means RequestedModel); Provider the configured
+	// provider's name.
 	RequestedModel string       `json:"requested_model"`
 	ServedModel    string       `json:"served_model"`
 	Provider       string       `json:"provider"`

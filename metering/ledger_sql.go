@@ -213,12 +213,17 @@ func (s *SQLStore) insertSQL(n int) string {
 	return q
 }
 
-// appendEventArgs appends ev's column values in eventColumns order.
+// appendEventArgs appends ev's column values in eventColumns order. An empty ServedModel
+// is stored as the requested model (it means the requested model served).
 func appendEventArgs(args []any, ev *Event) []any {
 	t := ev.Time.UTC()
+	served := ev.ServedModel
+	if served == "" {
+		served = ev.RequestedModel
+	}
 	return append(args,
 		ev.RequestID, t.UnixMicro(), t.Format(time.DateOnly), ev.Key, ev.Team, ev.Feature, ev.User, ev.Route,
-		ev.PolicyVersion, ev.PromptID, ev.PromptVersion, ev.RequestedModel, ev.ServedModel,
+		ev.PolicyVersion, ev.PromptID, ev.PromptVersion, ev.RequestedModel, served,
 		ev.Provider, string(orCache(ev.Cache)), ev.Tokens.Input, ev.Tokens.CachedInput, ev.Tokens.CacheWrite,
 		ev.Tokens.Output, ev.Tokens.Reasoning, string(orSource(ev.UsageSource)), ev.PriceVersion, int64(ev.Cost),
 		int64(ev.Counterfactual), int64(ev.Savings), boolInt(ev.Unpriced), ev.LatencyMS, ev.TTFTMS, int64(ev.Status),
