@@ -1,0 +1,129 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/internal/provider"
+)
+
+func chatBody(system, user string) []byte {
+	b := []byte(`{"model":"gpt-4o-mini","temperature":0,"messages":[`)
+	if system != "" {
+		b = append(b, `{"role":"system","content":`...)
+		b = jsonx.Quote(b, system)
+		b = append(b, "},"...)
+	}
+	b = append(b, `{"role":"user","content":`...)
+	b = jsonx.Quote(b, user)
+	return append(b, "}]}"...)
+}
+
+func answerBody(text string) []byte {
+	b := []byte(`{"id":"chatcmpl-x","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":`)
+	b = jsonx.Quote(b, text)
+	return append(b, `,"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}`...)
+}
+
+func semanticConfig(mode string) Config {
+	return Config{Enabled: true, Defaults: Rules{Semantic: mode}}
+}
+
+func newCache(t testing.TB, cfg Config, deps Deps) *Cache {
+	t.Helper()
+	c, err := New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// storeAnswer looks up and stores an answer for question in scope.
+func storeAnswer(t testing.TB, c *Cache, scope Scope, question, answer string) {
+	t.Helper()
+	ctx := context.Background()
+	h, _ := c.Lookup(ctx, LookupRequest{Op: provider.OpChat, Scope: scope, Body: chatBody("", question)})
+	if h.Served() {
+		t.Fatalf("%q already served before it was stored", question)
+	}
+	if err := c.Store(ctx, h, Response{Status: 200, Body: answerBody(answer)}); err != nil {
+		t.Fatalf("store %q: %v", question, err)
+	}
+}
+
+func ask(c *Cache, scope Scope, question string) *Hit {
+	h, _ := c.Lookup(context.Background(), LookupRequest{Op: provider.OpChat, Scope: scope, Body: chatBody("", question)})
+	return h
+}
+
+func TestNearMissesNeverHit(t *testing.T) {
+	if len(nearMisses) < 50 {
+		t.Fatalf("only %d near-miss pairs", len(nearMisses))
+	}
+	c := newCache(t, semanticConfig(SemanticOn), Deps{})
+	byThreshold, byVerify := 0, 0
+	for i, p := range nearMisses {
+		for dir, q := range [][2]string{{p.a, p.b}, {p.b, p.a}} {
+			scope := Scope{Tenant: fmt.Sprintf("pair-%d-%d", i, dir)}
+			storeAnswer(t, c, scope, q[0], "answer to "+q[0])
+			h := ask(c, scope, q[1])
+			if h.Served() {
+				t.Errorf("%s: %q answered %q (similarity %.3f)", p.category, q[0], q[1], h.Similarity)
+			}
+			if h.Shadow != nil && h.Shadow.Rejected != "" {
+				byVerify++
+			} else {
+				byThreshold++
+			}
+		}
+	}
+	t.Logf("near misses: %d pairs x 2 directions: 0 hits allowed; stopped by threshold %d, by verification %d", len(nearMisses), byThreshold, byVerify)
+}
+
+func TestParaphrasesHitRate(t *testing.T) {
+	if len(paraphrases) < 50 {
+		t.Fatalf("only %d paraphrase pairs", len(paraphrases))
+	}
+	c := newCache(t, semanticConfig(SemanticOn), Deps{})
+	hits := map[string]int{}
+	total := map[string]int{}
+	var misses []string
+	for i, p := range paraphrases {
+		scope := Scope{Tenant: fmt.Sprintf("para-%d", i)}
+		storeAnswer(t, c, scope, p.a, "answer")
+		h := ask(c, scope, p.b)
+		total[p.category]++
+		if h.Outcome == Semantic {
+			hits[p.category]++
+		} else {
+			why := "below threshold"
+			if h.Shadow != nil {
+				why = fmt.Sprintf("%.3f rejected: %s", h.Shadow.Similarity, h.Shadow.Rejected)
+			}
+			misses = append(misses, fmt.Sprintf("  %s: %q vs %q: %s", p.category, p.a, p.b, why))
+		}
+	}
+	var cats []string
+	all, allHits := 0, 0
+	for k := range total {
+		cats = append(cats, k)
+		all += total[k]
+		allHits += hits[k]
+	}
+	sort.Strings(cats)
+	var report []string
+	for _, k := range cats {
+		report = append(report, fmt.Sprintf("%s %d/%d", k, hits[k], total[k]))
+	}
+	t.Logf("paraphrase hit rate %d/%d (%.0f%%): %s", allHits, all, 100*float64(allHits)/float64(all), strings.Join(report, ", "))
+	t.Logf("misses:\n%s", strings.Join(misses, "\n"))
+	formatting := all - total["wording"]
+	if got := allHits - hits["wording"]; got*10 < formatting*9 {
+		t.Fatalf("formatting variants hit %d/%d, want at least 90%%", got, formatting)
+	}
+}
