@@ -297,8 +297,9 @@ func (c *Cache) Lookup(ctx context.Context, req LookupRequest) (*Hit, error) {
 		c.stats.uncacheable.Add(1)
 		return h, nil
 	}
+	key := keyName(req.Scope, info.sum)
 	if !req.Control.NoWrite {
-		h.key = keyName(req.Scope, info.sum)
+		h.key = key
 	}
 	if req.Control.NoRead {
 		h.Outcome, h.Reason = Bypass, "client asked for a fresh answer"
@@ -306,7 +307,7 @@ func (c *Cache) Lookup(ctx context.Context, req LookupRequest) (*Hit, error) {
 		c.prepareSemantic(ctx, h, req, rules, false)
 		return h, nil
 	}
-	e, err := c.store.Get(ctx, keyName(req.Scope, info.sum))
+	e, err := c.store.Get(ctx, key)
 	if err != nil {
 		c.stats.storeErrors.Add(1)
 		c.stats.misses.Add(1)

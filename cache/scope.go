@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
@@ -42,8 +41,9 @@ func (s Scope) writeTo(h hash.Hash) {
 // partTag is a short, fixed-width hash of one scope field, used in store key names so a
 // store can purge by scope with a prefix or pattern match. Collisions only widen a purge.
 func partTag(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:6])
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], fnv64(s))
+	return hex.EncodeToString(b[:6])
 }
 
 // keyName builds the store name of an entry: the four scope tags then the request hash.
