@@ -40,7 +40,7 @@ func (g *Gateway) attempt(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *
 		return g.attemptStream(ctx, rec, t, pr, c, req, resp, start)
 	}
 	defer fasthttp.ReleaseResponse(resp)
-	err := t.client.Do(req, resp, g.cfg.Timeouts.Request)
+	err := t.client.Do(req, resp, g.nonStreamTimeout())
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		return failed(c, start, err)
@@ -55,6 +55,12 @@ func (g *Gateway) attempt(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *
 	d := time.Since(start)
 	c.Health.Done(router.Success, d, d)
 	return attemptResult{}
+}
+
+// nonStreamTimeout bounds a non-streamed call: its headers come with the whole answer,
+// so the first-byte timeout applies to all of it, within the whole-request timeout.
+func (g *Gateway) nonStreamTimeout() time.Duration {
+	return min(g.cfg.Timeouts.FirstByte, g.cfg.Timeouts.Request)
 }
 
 // failed records a transport failure and classifies it for the router.

@@ -125,6 +125,7 @@ func (g *Gateway) applyPolicy(snap *policies.Snapshot) error {
 	if err != nil {
 		return err
 	}
+	g.router.SetBudget(router.BudgetConfig{Ratio: snap.Retry.BudgetRatio, MinPerSecond: snap.Retry.BudgetMinPerSecond})
 	g.plan.Store(p)
 	return nil
 }

@@ -71,7 +71,7 @@ func (g *Gateway) proxyList(ctx *fasthttp.RequestCtx, rec *record, t *target, l 
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	buildUpstreamRequest(ctx, req, out)
-	err := t.client.Do(req, resp, g.cfg.Timeouts.Request)
+	err := t.client.Do(req, resp, g.nonStreamTimeout())
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code

@@ -72,6 +72,7 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		if res.err == nil {
 			return rec
 		}
+		sel.tried = append(sel.tried, c)
 		next, wait, ok := router.Decision{}, time.Duration(0), false
 		if res.class != 0 {
 			next, wait, ok = g.router.Next(sel.route, &sel.req, sel.cands, sel.dec, sel.tried, res.class, res.retryAfter)
@@ -80,7 +81,6 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 			rec.errCode = writeError(ctx, res.err).Code
 			return rec
 		}
-		sel.tried = append(sel.tried, c)
 		sel.dec = next
 		if wait > 0 {
 			time.Sleep(wait)

@@ -2,6 +2,7 @@ package router
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,12 +15,25 @@ type Config struct {
 // Router chooses deployments for requests. It is safe for concurrent use and lives
 // across policy reloads (the retry budget spans them).
 type Router struct {
-	budget *RetryBudget
+	budget atomic.Pointer[RetryBudget]
+	cfg    atomic.Pointer[BudgetConfig]
 }
 
 // New returns a router.
 func New(c Config) *Router {
-	return &Router{budget: NewRetryBudget(c.Budget)}
+	r := &Router{}
+	r.SetBudget(c.Budget)
+	return r
+}
+
+// SetBudget changes the retry budget's settings (on policy reload); unchanged settings
+// keep the current balance.
+func (r *Router) SetBudget(c BudgetConfig) {
+	if old := r.cfg.Load(); old != nil && *old == c {
+		return
+	}
+	r.cfg.Store(&c)
+	r.budget.Store(NewRetryBudget(c))
 }
 
 // First chooses the deployment for a request's first attempt among cands (route's
@@ -29,7 +43,7 @@ func (r *Router) First(route *Route, req *Request, cands []*Candidate) (Decision
 	if req.Rand == nil {
 		req.Rand = rand.Float64
 	}
-	r.budget.Deposit()
+	r.budget.Load().Deposit()
 	d := Decision{Route: route.Name, Strategy: route.Strategy, Attempt: 1}
 	if len(cands) == 0 {
 		return d, false
@@ -66,7 +80,7 @@ func (r *Router) Next(route *Route, req *Request, cands []*Candidate, prev Decis
 	}
 	d = Decision{Route: route.Name, Strategy: route.Strategy, Attempt: prev.Attempt + 1, Tier: prev.Tier}
 	pick := func(c *Candidate, why string) (Decision, time.Duration, bool) {
-		if !r.budget.Withdraw() {
+		if !r.budget.Load().Withdraw() {
 			return prev, 0, false
 		}
 		d.Candidate, d.Reason, d.Arm = c, why, c.Model

@@ -66,7 +66,8 @@ type Limits struct {
 type Timeouts struct {
 	// Connect bounds opening an upstream connection. Default 5s.
 	Connect time.Duration `yaml:"connect"`
-	// FirstByte bounds the wait for the upstream's response headers. Default 60s.
+	// FirstByte bounds the wait for the upstream's response headers. A non-streamed
+	// answer arrives with its headers, so for those it bounds the whole call. Default 120s.
 	FirstByte time.Duration `yaml:"first_byte"`
 	// Idle bounds the silence between two streamed chunks. Default 60s.
 	Idle time.Duration `yaml:"idle"`
@@ -135,7 +136,7 @@ func (c *Config) Defaults() {
 		t.Connect = 5 * time.Second
 	}
 	if t.FirstByte <= 0 {
-		t.FirstByte = 60 * time.Second
+		t.FirstByte = 120 * time.Second
 	}
 	if t.Idle <= 0 {
 		t.Idle = 60 * time.Second

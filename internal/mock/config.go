@@ -26,6 +26,11 @@ type Config struct {
 	Status int
 	// RetryAfter is sent as Retry-After with a failing Status.
 	RetryAfter string
+	// FailEvery > 1 makes only every FailEvery-th request fail with Status (2: half).
+	FailEvery int
+	// ErrorCode and ErrorMessage replace the failing answer's code and message, e.g.
+	// context_length_exceeded for a 400.
+	ErrorCode, ErrorMessage string
 	// StallHeaders makes the server never answer (until the client goes away).
 	StallHeaders bool
 	// StallAfterChunks > 0 makes a stream go silent, connection open, after that many

@@ -27,19 +27,32 @@ func writeModels(ctx *fasthttp.RequestCtx) {
 }
 
 func writeError(ctx *fasthttp.RequestCtx, status int, retryAfter string) {
-	typ, code := "server_error", "mock_error"
+	writeErrorBody(ctx, status, retryAfter, "", "")
+}
+
+// writeErrorBody answers with an OpenAI error envelope; empty code and message take
+// defaults that depend on the status.
+func writeErrorBody(ctx *fasthttp.RequestCtx, status int, retryAfter, code, message string) {
+	typ, defCode := "server_error", "mock_error"
 	switch {
 	case status == 429:
-		typ, code = "rate_limit_error", "rate_limit_exceeded"
+		typ, defCode = "rate_limit_error", "rate_limit_exceeded"
 	case status < 500:
-		typ, code = "invalid_request_error", "mock_error"
+		typ = "invalid_request_error"
+	}
+	if code == "" {
+		code = defCode
+	}
+	if message == "" {
+		message = "mock upstream error " + fasthttp.StatusMessage(status)
 	}
 	if retryAfter != "" {
 		ctx.Response.Header.Set("Retry-After", retryAfter)
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	ctx.SetBodyString(`{"error":{"message":"mock upstream error ` + fasthttp.StatusMessage(status) + `","type":"` + typ + `","param":null,"code":"` + code + `"}}`)
+	body, _ := jsonx.Marshal(map[string]any{"error": map[string]any{"message": message, "type": typ, "param": nil, "code": code}})
+	ctx.SetBody(body)
 }
 
 func (s *Server) completion(ctx *fasthttp.RequestCtx, cfg *Config) {

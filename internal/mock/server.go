@@ -104,7 +104,7 @@ func (s *Server) Requests() []Received {
 func (s *Server) Disconnects() <-chan time.Time { return s.disconnects }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	s.calls.Add(1)
+	n := s.calls.Add(1)
 	if s.record {
 		r := Received{Method: string(ctx.Method()), Path: string(ctx.Path()), Header: map[string]string{},
 			Body: append([]byte(nil), ctx.PostBody()...)}
@@ -123,8 +123,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if cfg.Delay > 0 {
 		time.Sleep(cfg.Delay)
 	}
-	if cfg.Status != 0 {
-		writeError(ctx, cfg.Status, cfg.RetryAfter)
+	if cfg.Status != 0 && (cfg.FailEvery <= 1 || n%int64(cfg.FailEvery) == 0) {
+		writeErrorBody(ctx, cfg.Status, cfg.RetryAfter, cfg.ErrorCode, cfg.ErrorMessage)
 		return
 	}
 	path := ctx.Path()
