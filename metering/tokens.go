@@ -28,16 +28,19 @@ var loaderOnce sync.Once
 // vendors. It is immutable after NewTokenizer and safe for concurrent use. Encoders are
 // loaded once per encoding and shared.
 //
-// Cost: tiktoken-go encodes roughly 0.4–0.6 M tokens/s per core (see the benchmarks), so
-// about 0.5 ms of CPU per KiB of English text. To bound that on the request path, text
+// Cost: tiktoken-go encodes roughly 0.4–1 M tokens/s per core (see the benchmarks), about
+// 0.25–0.5 ms of CPU per KiB of English text. To bound that on the request path, text
 // longer than ExactBytes is counted exactly on its first ExactBytes and extrapolated by
-// length (see TokenizerConfig).
+// length, and counts of texts of 8 bytes or more are cached (see TokenizerConfig), so a
+// system prompt or conversation history resent every turn is counted once.
 // The regexp engine underneath shares a small pool of matchers guarded by one mutex per
 // encoding; its critical section is a slice push/pop.
 type Tokenizer struct {
 	enc map[string]*tiktoken.Tiktoken
 	// exactBytes bounds the text counted exactly per Count call.
 	exactBytes int
+	// cache holds recent counts; nil when disabled.
+	cache *countCache
 }
 
 // TokenizerConfig tunes a Tokenizer. The zero value is the default.
@@ -46,6 +49,10 @@ type TokenizerConfig struct {
 	// counted on their first ExactBytes and scaled by length. 0 means the default,
 	// 16 KiB (≈4k tokens, ≈8 ms at worst); a negative value counts everything exactly.
 	ExactBytes int
+	// CacheEntries bounds the cache of recent counts (texts of 8 bytes or more, such as
+	// system prompts and history resent every turn), about 16 bytes each. 0 means the
+	// default, 65536; a negative value disables the cache.
+	CacheEntries int
 }
 
 // defaultExactBytes is TokenizerConfig.ExactBytes's default.
@@ -62,6 +69,12 @@ func NewTokenizerConfig(cfg TokenizerConfig) (*Tokenizer, error) {
 	t := &Tokenizer{enc: make(map[string]*tiktoken.Tiktoken, 2), exactBytes: cfg.ExactBytes}
 	if t.exactBytes == 0 {
 		t.exactBytes = defaultExactBytes
+	}
+	switch {
+	case cfg.CacheEntries == 0:
+		t.cache = newCountCache(1 << 16)
+	case cfg.CacheEntries > 0:
+		t.cache = newCountCache(cfg.CacheEntries)
 	}
 	for _, name := range []string{EncodingO200K, EncodingCL100K} {
 		e, err := tiktoken.GetEncoding(name)
@@ -152,6 +165,20 @@ func (t *Tokenizer) countEncoding(encoding, text string) int {
 	if text == "" {
 		return 0
 	}
+	if t.cache == nil || len(text) < minCachedBytes {
+		return t.countUncached(encoding, text)
+	}
+	k := t.cache.key(encoding, text)
+	if n, ok := t.cache.get(k); ok {
+		return n
+	}
+	n := t.countUncached(encoding, text)
+	t.cache.put(k, n)
+	return n
+}
+
+// countUncached counts text with one encoding, extrapolating past exactBytes.
+func (t *Tokenizer) countUncached(encoding, text string) int {
 	e := t.enc[encoding]
 	if t.exactBytes < 0 || len(text) <= t.exactBytes {
 		return len(e.EncodeOrdinary(text))

@@ -51,7 +51,13 @@ func (t *Tokenizer) EstimateChat(model string, body []byte) int {
 					est.text(call.Get("function.arguments").String())
 					return true
 				})
-			case "role", "tool_call_id", "refusal":
+			case "role":
+				if isSingleTokenRole(v.Str) {
+					est.fixed++
+				} else {
+					est.text(v.String())
+				}
+			case "tool_call_id", "refusal":
 				est.text(v.String())
 			}
 			return true
@@ -63,6 +69,16 @@ func (t *Tokenizer) EstimateChat(model string, body []byte) int {
 	}
 	est.tools(jsonx.Get(body, "tools"))
 	return scale(est.total(), permille)
+}
+
+// isSingleTokenRole reports whether role is one of OpenAI's roles, each a single token in
+// both cl100k_base and o200k_base.
+func isSingleTokenRole(role string) bool {
+	switch role {
+	case "system", "user", "assistant", "tool", "developer", "function":
+		return true
+	}
+	return false
 }
 
 // EstimateEmbedding estimates the input tokens of an embeddings request body: input as a

@@ -179,3 +179,27 @@ func TestTokenizerIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestCountCacheAgreesWithCountingAndStaysBounded(t *testing.T) {
+	cached, err := NewTokenizerConfig(TokenizerConfig{CacheEntries: countShards * 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewTokenizerConfig(TokenizerConfig{CacheEntries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		text := strings.Repeat("token counting must be cached correctly ", 1+i%5) + strings.Repeat("x", i)
+		for range 2 { // the second count is a cache hit for most texts
+			if got, want := cached.Count("gpt-4o", text), plain.Count("gpt-4o", text); got != want {
+				t.Fatalf("text %d: cached count %d, counted %d", i, got, want)
+			}
+		}
+	}
+	for i := range cached.cache.shards {
+		if n := len(cached.cache.shards[i].m); n > cached.cache.perShard {
+			t.Fatalf("shard %d holds %d entries, bound %d", i, n, cached.cache.perShard)
+		}
+	}
+}
