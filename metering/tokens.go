@@ -177,6 +177,14 @@ func (t *Tokenizer) countEncoding(encoding, text string) int {
 	return n
 }
 
+// cached returns the cached count of text, if any.
+func (t *Tokenizer) cached(encoding, text string) (int, bool) {
+	if t.cache == nil || len(text) < minCachedBytes {
+		return 0, false
+	}
+	return t.cache.get(t.cache.key(encoding, text))
+}
+
 // countUncached counts text with one encoding, extrapolating past exactBytes.
 func (t *Tokenizer) countUncached(encoding, text string) int {
 	e := t.enc[encoding]

@@ -107,29 +107,39 @@ type estimator struct {
 	fixed int
 	// counted tokens came from countedBytes of text; extraBytes were over budget.
 	counted, countedBytes, extraBytes int
+	// tokenised is the bytes tokenised by this estimate (cache hits are free), which
+	// ExactBytes bounds.
+	tokenised int
 }
 
-// text counts s exactly while the budget lasts, else defers it to extrapolation.
+// text counts s: from the count cache when it is there (free, and not charged to the
+// budget, so a long conversation whose earlier turns were seen before stays exact),
+// exactly while the budget lasts, else by extrapolation.
 func (e *estimator) text(s string) {
 	if s == "" {
 		return
 	}
-	budget := e.t.exactBytes - e.countedBytes
-	if e.t.exactBytes < 0 || len(s) <= budget {
-		e.counted += e.t.countEncoding(e.enc, s)
-		e.countedBytes += len(s)
-		return
-	}
-	if budget > 0 {
-		// Count a prefix exactly (countEncoding handles the UTF-8 boundary via a
-		// one-off tokenizer budget), the rest by ratio.
-		sub := Tokenizer{enc: e.t.enc, exactBytes: budget}
-		n := sub.countEncoding(e.enc, s)
+	if n, ok := e.t.cached(e.enc, s); ok {
 		e.counted += n
 		e.countedBytes += len(s)
 		return
 	}
-	e.extraBytes += len(s)
+	budget := e.t.exactBytes - e.tokenised
+	switch {
+	case e.t.exactBytes < 0 || len(s) <= budget:
+		e.counted += e.t.countEncoding(e.enc, s)
+		e.tokenised += len(s)
+	case budget > 0:
+		// Count a prefix exactly and scale it to the whole text (not cached: it is an
+		// extrapolation of this text alone).
+		sub := Tokenizer{enc: e.t.enc, exactBytes: budget}
+		e.counted += sub.countEncoding(e.enc, s)
+		e.tokenised += budget
+	default:
+		e.extraBytes += len(s)
+		return
+	}
+	e.countedBytes += len(s)
 }
 
 // content counts a message content: a string, or an array of parts.

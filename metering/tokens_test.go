@@ -203,3 +203,22 @@ func TestCountCacheAgreesWithCountingAndStaysBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestAGrowingConversationStaysExactThroughTheCountCache(t *testing.T) {
+	exact, err := NewTokenizerConfig(TokenizerConfig{ExactBytes: -1, CacheEntries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounded, err := NewTokenizerConfig(TokenizerConfig{ExactBytes: 2 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for turn := range 12 { // each turn adds ~1.5 KiB; the whole is far past the 2 KiB budget
+		msgs = append(msgs, `{"role":"user","content":"turn `+strings.Repeat("and the history grows ", 70)+itoa(int64(turn))+`"}`)
+		body := []byte(`{"messages":[` + strings.Join(msgs, ",") + `]}`)
+		if got, want := bounded.EstimateChat("gpt-4o", body), exact.EstimateChat("gpt-4o", body); got != want {
+			t.Fatalf("turn %d: estimate %d, exact %d: earlier turns must come from the cache", turn, got, want)
+		}
+	}
+}
