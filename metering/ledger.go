@@ -11,7 +11,9 @@ import (
 // Ledger records cost events durably. Append must not lose an accepted event: it either
 // stores it (eventually, for batching implementations) or returns an error.
 type Ledger interface {
-	// Append records ev. Implementations copy *ev; the caller may reuse it at once.
+	// Append records ev. Implementations copy *ev, so the caller may reuse the Event at
+	// once, but the copy shares its strings: they must be real immutable strings, never
+	// unsafe views of pooled request buffers.
 	Append(ev *Event) error
 	// Close stores everything accepted so far and releases the ledger, within ctx.
 	Close(ctx context.Context) error

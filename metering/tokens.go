@@ -48,19 +48,20 @@ type TokenizerConfig struct {
 	// ExactBytes is the longest text, in bytes, counted token by token; longer texts are
 	// counted on their first ExactBytes and scaled by length. 0 means the default,
 	// 16 KiB (≈4k tokens, ≈8 ms at worst); a negative value counts everything exactly.
-	ExactBytes int
+	ExactBytes int `yaml:"exact_bytes"`
 	// CacheEntries bounds the cache of recent counts (texts of 8 bytes or more, such as
 	// system prompts and history resent every turn), about 16 bytes each. 0 means the
 	// default, 65536; a negative value disables the cache.
-	CacheEntries int
+	CacheEntries int `yaml:"cache_entries"`
 }
 
 // defaultExactBytes is TokenizerConfig.ExactBytes's default.
 const defaultExactBytes = 16 << 10
 
-// NewTokenizer loads the o200k_base and cl100k_base vocabularies (about 0.5 s and 100 MB
-// the first time in a process; later calls reuse the library's cache) and returns a
-// tokenizer with the default config.
+// NewTokenizer loads the o200k_base and cl100k_base vocabularies and returns a tokenizer
+// with the default config. The first call in a process takes about 0.25 s and 35 MB of
+// heap; each further Tokenizer about 0.1 s and 20 MB (the library caches the vocabularies
+// but not its encoders), so build one per process and share it.
 func NewTokenizer() (*Tokenizer, error) { return NewTokenizerConfig(TokenizerConfig{}) }
 
 // NewTokenizerConfig is NewTokenizer with a config.
