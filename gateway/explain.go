@@ -45,12 +45,12 @@ func (g *Gateway) Explain(body []byte, headers map[string]string, keyName string
 	}
 	ctx.Request.SetBody(body)
 	var rec record
-	pr, err := g.admitExplain(&ctx, keyName, &rec)
+	pr, f, err := g.admitExplain(&ctx, keyName, &rec)
 	if err != nil {
 		return nil, err
 	}
 	pl := g.plan.Load()
-	sel, err := g.route(&ctx, pl, &pr, &rec)
+	sel, err := g.route(&ctx, pl, &pr, &f, &rec)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func explainTarget(c *router.Candidate) ExplainTarget {
 }
 
 // admitExplain is admit with the principal taken from a key name instead of a secret.
-func (g *Gateway) admitExplain(ctx *fasthttp.RequestCtx, keyName string, rec *record) (provider.Request, error) {
+func (g *Gateway) admitExplain(ctx *fasthttp.RequestCtx, keyName string, rec *record) (provider.Request, fields, error) {
 	p := Principal{Key: "anonymous", Team: "default", Feature: "default"}
 	allowHeaders := true
 	if keyName != "" {
@@ -85,7 +85,7 @@ func (g *Gateway) admitExplain(ctx *fasthttp.RequestCtx, keyName string, rec *re
 			}
 		}
 		if !found {
-			return provider.Request{}, apierr.BadRequest("unknown_key", "key", "no gateway key named "+keyName)
+			return provider.Request{}, fields{}, apierr.BadRequest("unknown_key", "key", "no gateway key named "+keyName)
 		}
 	}
 	if allowHeaders {

@@ -49,12 +49,12 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 	if !requireMethod(ctx, "POST") {
 		return rec
 	}
-	pr, err := g.admit(ctx, op, &rec)
+	pr, f, err := g.admit(ctx, op, &rec)
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
-	sel, err := g.route(ctx, g.plan.Load(), &pr, &rec)
+	sel, err := g.route(ctx, g.plan.Load(), &pr, &f, &rec)
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
@@ -89,39 +89,38 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 }
 
 // admit validates the request and reads the fields the gateway needs.
-func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, error) {
-	var pr provider.Request
+func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, fields, error) {
 	if ct := ctx.Request.Header.ContentType(); !isJSON(ct) {
-		return pr, apierr.UnsupportedMediaType(string(ct))
+		return provider.Request{}, fields{}, apierr.UnsupportedMediaType(string(ct))
 	}
 	p, err := g.keys.authenticate(ctx)
 	if err != nil {
-		return pr, err
+		return provider.Request{}, fields{}, err
 	}
 	rec.principal = p
 	return parseRequest(ctx, op, rec)
 }
 
 // parseRequest reads the few fields the gateway needs from the body, without decoding it.
-func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, error) {
-	var pr provider.Request
+func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, fields, error) {
 	body := ctx.PostBody()
 	if !isObject(body) {
-		return pr, apierr.InvalidJSON()
+		return provider.Request{}, fields{}, apierr.InvalidJSON()
 	}
-	m := jsonx.Get(body, "model")
-	if m.Type != jsonx.String || m.Str == "" {
-		return pr, apierr.MissingParam("model")
+	f, err := readFields(body)
+	if err != nil {
+		return provider.Request{}, f, err
 	}
-	rec.model = m.Str
-	pr = provider.Request{Op: op, Body: body, ClientModel: m.Str}
+	if f.model == "" {
+		return provider.Request{}, f, apierr.MissingParam("model")
+	}
+	rec.model = f.model
+	pr := provider.Request{Op: op, Body: body, ClientModel: f.model}
 	if op != provider.OpEmbedding {
-		pr.Stream = jsonx.Get(body, "stream").Bool()
-		if pr.Stream {
-			pr.IncludeUsage = jsonx.Get(body, "stream_options.include_usage").Bool()
-		}
+		pr.Stream = f.stream
+		pr.IncludeUsage = f.stream && f.includeUsage
 	}
-	return pr, nil
+	return pr, f, nil
 }
 
 // isJSON accepts application/json with optional parameters (charset).

@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"bytes"
 	"math/rand/v2"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/internal/apierr"
-	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/policies"
 	"github.com/switchyard/switchyard/router"
@@ -23,15 +21,15 @@ type selection struct {
 }
 
 // route matches the request to a policy route and picks the first deployment.
-func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request, rec *record) (*selection, error) {
+func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request, f *fields, rec *record) (*selection, error) {
 	body := pr.Body
 	attrs := policies.Attributes{
 		Feature: rec.principal.Feature, Team: rec.principal.Team, Key: rec.principal.Key, Model: pr.ClientModel,
 		Header:       func(name string) string { return string(ctx.Request.Header.Peek(name)) },
-		Metadata:     func(k string) string { return jsonx.Get(body, "metadata."+k).String() },
+		Metadata:     func(k string) string { return f.metadata.Get(k).String() },
 		PromptTokens: estimateTokens(body),
-		HasTools:     bytes.Contains(body, []byte(`"tools"`)) && jsonx.Get(body, "tools.#").Int() > 0,
-		HasImages:    bytes.Contains(body, []byte(`"image_url"`)),
+		HasTools:     f.hasTools,
+		HasImages:    f.hasImages,
 	}
 	cr := pl.snap.Match(&attrs)
 	sel := &selection{}
@@ -47,18 +45,18 @@ func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request
 	sel.cands = sel.route.Candidates
 	sel.req = router.Request{
 		PromptTokens: attrs.PromptTokens, HasTools: attrs.HasTools, HasImages: attrs.HasImages,
-		MaxTokens: int(jsonx.Get(body, "max_tokens").Int()), Rand: rand.Float64,
+		MaxTokens: f.maxTokens, Rand: rand.Float64,
 	}
 	switch cr.Sticky {
 	case "user":
-		sel.req.StickyKey = jsonx.Get(body, "user").String()
+		sel.req.StickyKey = f.user
 		if sel.req.StickyKey == "" {
 			sel.req.StickyKey = rec.principal.Key
 		}
 	case "session":
 		sel.req.StickyKey = string(ctx.Request.Header.Peek("X-Switchyard-Session"))
 		if sel.req.StickyKey == "" {
-			sel.req.StickyKey = jsonx.Get(body, "metadata.session_id").String()
+			sel.req.StickyKey = f.metadata.Get("session_id").String()
 		}
 	}
 	if cr.Strategy == "complexity" {

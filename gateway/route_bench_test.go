@@ -53,7 +53,7 @@ func BenchmarkRouteDecision(b *testing.B) {
 	ctx.Request.Header.Set("X-Env", "prod")
 	ctx.Request.SetBody([]byte(`{"model":"m1","user":"alice","messages":[{"role":"user","content":"Hello, how are you today?"}]}`))
 	var rec record
-	pr, err := parseRequest(&ctx, 1, &rec)
+	pr, f, err := parseRequest(&ctx, 1, &rec)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func BenchmarkRouteDecision(b *testing.B) {
 	pl := g.plan.Load()
 	b.ReportAllocs()
 	for b.Loop() {
-		sel, err := g.route(&ctx, pl, &pr, &rec)
+		sel, err := g.route(&ctx, pl, &pr, &f, &rec)
 		if err != nil || sel.dec.Route != "default" {
 			b.Fatal(err, sel.dec.Route)
 		}

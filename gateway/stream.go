@@ -146,11 +146,21 @@ func (r *relay) pump() {
 		} else {
 			eventBufs.Put(bp)
 		}
+		if done {
+			r.drain()
+		}
 		if derr != nil || done {
 			r.send(relayMsg{last: done, err: derr})
 			return
 		}
 	}
+}
+
+// drain reads what follows the stream's terminator (the chunked body's last chunk) so the
+// upstream connection is fully read and goes back to the pool instead of being closed.
+func (r *relay) drain() {
+	_ = r.st.SetDeadline(time.Now().Add(min(r.g.cfg.Timeouts.Idle, time.Second)))
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.st, 64<<10))
 }
 
 func (r *relay) send(m relayMsg) bool {

@@ -8,6 +8,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -34,6 +35,15 @@ func Valid(data []byte) bool { return gjson.ValidBytes(data) }
 // Get returns the value at path (gjson syntax: "a.b", "a.0.b"). It does not allocate
 // for objects and arrays beyond the Result itself.
 func Get(data []byte, path string) Result { return gjson.GetBytes(data, path) }
+
+// View parses b without copying it: the result and every string taken from it alias b,
+// so they must not be used after b changes or is reused (clone what you keep).
+func View(b []byte) Result {
+	if len(b) == 0 {
+		return Result{}
+	}
+	return gjson.Parse(unsafe.String(&b[0], len(b)))
+}
 
 // Parse wraps already-extracted JSON text.
 func Parse(s string) Result { return gjson.Parse(s) }

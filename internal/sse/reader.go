@@ -46,7 +46,7 @@ func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = 1 << 20
 	}
-	return &Reader{br: bufio.NewReaderSize(r, 16<<10), max: max}
+	return &Reader{br: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 // Reset makes the reader read from r, keeping its buffers.

@@ -94,8 +94,8 @@ func New(baseURL string, cfg Config, dial DialFunc) (*Client, error) {
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
 		MaxIdemponentCallAttempts:     1,
-		ReadBufferSize:                16 << 10,
-		WriteBufferSize:               16 << 10,
+		ReadBufferSize:                4 << 10,
+		WriteBufferSize:               4 << 10,
 		ConnPoolStrategy:              fasthttp.LIFO,
 	}
 	return &Client{hc: hc}, nil
