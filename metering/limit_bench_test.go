@@ -8,33 +8,33 @@ import (
 	"time"
 )
 
-// benchRules set every limit on every scope: the most counters a request can touch (12).
-var benchRules = []LimitConfig{
+// limitBenchRules set every limit on every scope: the most counters a request can touch (12).
+var limitBenchRules = []LimitConfig{
 	{Scope: ScopeKey, RPM: 1 << 40, TPM: 1 << 50, DailySpend: "1000000", MonthlySpend: "1000000"},
 	{Scope: ScopeTeam, RPM: 1 << 40, TPM: 1 << 50, DailySpend: "1000000", MonthlySpend: "1000000"},
 	{Scope: ScopeFeature, RPM: 1 << 40, TPM: 1 << 50, DailySpend: "1000000", MonthlySpend: "1000000", Mode: ModeShadow},
 }
 
-// benchRun numbers benchmark runs, so that request ids never repeat in a shared store.
-var benchRun atomic.Int64
+// limitBenchRun numbers benchmark runs, so that request ids never repeat in a shared store.
+var limitBenchRun atomic.Int64
 
-func benchIDs(n int) []string {
-	run := strconv.FormatInt(benchRun.Add(1), 10)
+func limitBenchIDs(n int) []string {
+	run := strconv.FormatInt(limitBenchRun.Add(1), 10)
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = "req-" + run + "-" + strconv.Itoa(i)
+		ids[i] = "limitReq-" + run + "-" + strconv.Itoa(i)
 	}
 	return ids
 }
 
-// benchReserveSettle runs one Reserve and one Settle per op, goroutines spreading over
+// benchLimitReserveSettle runs one Reserve and one Settle per op, goroutines spreading over
 // keys distinct keys (1: every request contends on the same counters).
-func benchReserveSettle(b *testing.B, store LimitStore, rules []LimitConfig, keys int) {
+func benchLimitReserveSettle(b *testing.B, store LimitStore, rules []LimitConfig, keys int) {
 	l, err := NewLimiter(rules, store, LimiterOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := benchIDs(b.N)
+	ids := limitBenchIDs(b.N)
 	keyNames := make([]string, keys)
 	for i := range keyNames {
 		keyNames[i] = "key-" + strconv.Itoa(i)
@@ -62,28 +62,28 @@ func benchReserveSettle(b *testing.B, store LimitStore, rules []LimitConfig, key
 }
 
 func BenchmarkLimitMemoryReserveSettle(b *testing.B) {
-	b.Run("12 counters, 64 keys", func(b *testing.B) { benchReserveSettle(b, NewMemoryStore(), benchRules, 64) })
-	b.Run("12 counters, one hot key", func(b *testing.B) { benchReserveSettle(b, NewMemoryStore(), benchRules, 1) })
+	b.Run("12 counters, 64 keys", func(b *testing.B) { benchLimitReserveSettle(b, NewMemoryStore(), limitBenchRules, 64) })
+	b.Run("12 counters, one hot key", func(b *testing.B) { benchLimitReserveSettle(b, NewMemoryStore(), limitBenchRules, 1) })
 	b.Run("one rpm counter", func(b *testing.B) {
-		benchReserveSettle(b, NewMemoryStore(), []LimitConfig{{Scope: ScopeKey, RPM: 1 << 40}}, 64)
+		benchLimitReserveSettle(b, NewMemoryStore(), []LimitConfig{{Scope: ScopeKey, RPM: 1 << 40}}, 64)
 	})
 	b.Run("no rule applies", func(b *testing.B) {
-		benchReserveSettle(b, NewMemoryStore(), []LimitConfig{{Scope: ScopeKey, Match: "other", RPM: 1}}, 64)
+		benchLimitReserveSettle(b, NewMemoryStore(), []LimitConfig{{Scope: ScopeKey, Match: "other", RPM: 1}}, 64)
 	})
 }
 
 func BenchmarkLimitRedisReserveSettle(b *testing.B) {
-	rdb := testRedis(b)
-	s, err := NewRedisStore(rdb, RedisStoreConfig{Prefix: testPrefix(b, rdb), Timeout: time.Second})
+	rdb := limitTestRedis(b)
+	s, err := NewRedisStore(rdb, RedisStoreConfig{Prefix: limitTestPrefix(b, rdb), Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("12 counters, 64 keys, 8 goroutines per CPU", func(b *testing.B) {
 		b.SetParallelism(8) // 8 × GOMAXPROCS requests in flight at once
-		benchReserveSettle(b, s, benchRules, 64)
+		benchLimitReserveSettle(b, s, limitBenchRules, 64)
 	})
 	b.Run("one rpm counter, 8 goroutines per CPU", func(b *testing.B) {
 		b.SetParallelism(8)
-		benchReserveSettle(b, s, []LimitConfig{{Scope: ScopeKey, RPM: 1 << 40}}, 64)
+		benchLimitReserveSettle(b, s, []LimitConfig{{Scope: ScopeKey, RPM: 1 << 40}}, 64)
 	})
 }

@@ -13,56 +13,56 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// base is a fixed instant 10 seconds into a minute, used by the window tests.
-var base = time.Date(2030, time.January, 15, 12, 0, 10, 0, time.UTC)
+// limitT0 is a fixed instant 10 seconds into a minute, used by the window tests.
+var limitT0 = time.Date(2030, time.January, 15, 12, 0, 10, 0, time.UTC)
 
-// fakeClock is a settable clock for Limiter.Settle.
-type fakeClock struct {
+// limitClock is a settable clock for Limiter.Settle.
+type limitClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
+func newLimitClock(t time.Time) *limitClock { return &limitClock{t: t} }
 
-func (c *fakeClock) Now() time.Time {
+func (c *limitClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Set(t time.Time) {
+func (c *limitClock) Set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
 }
 
-// peeker reads a counter straight from a store, for assertions.
-type peeker interface {
+// limitPeeker reads a counter straight from a store, for assertions.
+type limitPeeker interface {
 	peek(t testing.TB, scope Scope, value string, kind LimitKind, at time.Time) int64
 }
 
-// storeCase builds a fresh, empty store of one kind for a test.
-type storeCase struct {
+// limitStoreCase builds a fresh, empty store of one kind for a test.
+type limitStoreCase struct {
 	name string
-	new  func(t *testing.T) (LimitStore, peeker)
+	new  func(t *testing.T) (LimitStore, limitPeeker)
 }
 
 // limitStores are the stores every behaviour test runs against. The Redis one skips when
 // SWITCHYARD_TEST_REDIS is unset.
-var limitStores = []storeCase{
-	{"memory", func(*testing.T) (LimitStore, peeker) {
+var limitStores = []limitStoreCase{
+	{"memory", func(*testing.T) (LimitStore, limitPeeker) {
 		s := NewMemoryStore()
 		return s, s
 	}},
-	{"redis", func(t *testing.T) (LimitStore, peeker) {
-		rdb := testRedis(t)
-		s := mustRedisStore(t, rdb, RedisStoreConfig{Prefix: testPrefix(t, rdb), Timeout: 2 * time.Second})
+	{"redis", func(t *testing.T) (LimitStore, limitPeeker) {
+		rdb := limitTestRedis(t)
+		s := mustRedisStore(t, rdb, RedisStoreConfig{Prefix: limitTestPrefix(t, rdb), Timeout: 2 * time.Second})
 		return s, redisPeeker{rdb, s}
 	}},
 }
 
-// forEachStore runs f as a subtest per store.
-func forEachStore(t *testing.T, f func(t *testing.T, store LimitStore, p peeker)) {
+// forEachLimitStore runs f as a subtest per store.
+func forEachLimitStore(t *testing.T, f func(t *testing.T, store LimitStore, p limitPeeker)) {
 	for _, sc := range limitStores {
 		t.Run(sc.name, func(t *testing.T) {
 			s, p := sc.new(t)
@@ -96,9 +96,9 @@ func (p redisPeeker) peek(t testing.TB, scope Scope, value string, kind LimitKin
 	return v
 }
 
-// testRedis connects to the Redis at SWITCHYARD_TEST_REDIS, skipping the test when the
+// limitTestRedis connects to the Redis at SWITCHYARD_TEST_REDIS, skipping the test when the
 // variable is unset and failing it when the server does not answer.
-func testRedis(t testing.TB) *redis.Client {
+func limitTestRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	addr := os.Getenv("SWITCHYARD_TEST_REDIS")
 	if addr == "" {
@@ -123,8 +123,8 @@ func mustRedisStore(t testing.TB, rdb redis.Scripter, cfg RedisStoreConfig) *Red
 	return s
 }
 
-// testPrefix returns a key prefix unique to this test run and deletes its keys at cleanup.
-func testPrefix(t testing.TB, rdb *redis.Client) string {
+// limitTestPrefix returns a key prefix unique to this test run and deletes its keys at cleanup.
+func limitTestPrefix(t testing.TB, rdb *redis.Client) string {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	name := strings.Map(func(c rune) rune {
@@ -149,10 +149,10 @@ func testPrefix(t testing.TB, rdb *redis.Client) string {
 	return prefix
 }
 
-// mustLimiter builds a Limiter over store with a fake clock at base.
-func mustLimiter(t testing.TB, store LimitStore, rules ...LimitConfig) (*Limiter, *fakeClock) {
+// mustLimiter builds a Limiter over store with a fake clock at limitT0.
+func mustLimiter(t testing.TB, store LimitStore, rules ...LimitConfig) (*Limiter, *limitClock) {
 	t.Helper()
-	clk := newFakeClock(base)
+	clk := newLimitClock(limitT0)
 	l, err := NewLimiter(rules, store, LimiterOptions{Clock: clk.Now})
 	if err != nil {
 		t.Fatalf("NewLimiter: %v", err)
@@ -160,8 +160,8 @@ func mustLimiter(t testing.TB, store LimitStore, rules ...LimitConfig) (*Limiter
 	return l, clk
 }
 
-// req is a ReserveRequest for key k1, team t1, feature f1 at base.
-func req(id string, tokens int64, cost Money) ReserveRequest {
+// limitReq is a ReserveRequest for key k1, team t1, feature f1 at limitT0.
+func limitReq(id string, tokens int64, cost Money) ReserveRequest {
 	return ReserveRequest{RequestID: id, Key: "k1", Team: "t1", Feature: "f1",
-		EstimatedTokens: tokens, EstimatedCost: cost, Now: base}
+		EstimatedTokens: tokens, EstimatedCost: cost, Now: limitT0}
 }

@@ -34,7 +34,7 @@ func TestLimitMemoryConcurrentReservesNeverExceedAHardRPM(t *testing.T) {
 				wg.Go(func() {
 					for i := range perG {
 						k := (g + i) % tc.keys
-						r := req(fmt.Sprintf("g%d-%d", g, i), int64(i), 0)
+						r := limitReq(fmt.Sprintf("g%d-%d", g, i), int64(i), 0)
 						r.Key, r.Team, r.Feature = fmt.Sprint("k", k), fmt.Sprint("t", g%3), fmt.Sprint("f", i%5)
 						res, err := l.Reserve(context.Background(), r)
 						if err != nil {
@@ -52,7 +52,7 @@ func TestLimitMemoryConcurrentReservesNeverExceedAHardRPM(t *testing.T) {
 				if got := admitted[k].Load(); got != tc.rpm {
 					t.Errorf("key k%d admitted %d, want exactly %d", k, got, tc.rpm)
 				}
-				if got := store.peek(t, ScopeKey, fmt.Sprint("k", k), LimitRPM, base); got != tc.rpm {
+				if got := store.peek(t, ScopeKey, fmt.Sprint("k", k), LimitRPM, limitT0); got != tc.rpm {
 					t.Errorf("key k%d counter = %d, want %d", k, got, tc.rpm)
 				}
 			}
@@ -77,11 +77,11 @@ func TestLimitMemoryBudgetStaysExactWhileIdleEntitiesAreSwept(t *testing.T) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range perG {
-				r := req(fmt.Sprintf("g%d-%d", g, i), 1, cent)
+				r := limitReq(fmt.Sprintf("g%d-%d", g, i), 1, cent)
 				r.Team = "t"
 				r.Key = fmt.Sprint("k", g, "-", i) // a new entity per request: sweeps keep running
 				r.Feature = fmt.Sprint("f", i%50)
-				r.Now = base.Add(time.Duration(i) * 1500 * time.Millisecond)
+				r.Now = limitT0.Add(time.Duration(i) * 1500 * time.Millisecond)
 				if _, err := l.Reserve(context.Background(), r); err == nil {
 					admitted.Add(1)
 				}
@@ -101,14 +101,14 @@ func TestLimitMemoryStoreSweepsIdleEntitiesOnly(t *testing.T) {
 		LimitConfig{Scope: ScopeTeam, MonthlySpend: "10"},
 	)
 	ctx := context.Background()
-	r := req("old", 0, Dollar)
+	r := limitReq("old", 0, Dollar)
 	r.Feature, r.Team = "idle-feature", "spending-team"
 	if _, err := l.Reserve(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	later := base.Add(3 * time.Minute) // the minute window is over; the month is not
-	for i := range 64 * 16 {           // new entities in every shard trigger the sweeps
-		r := req(fmt.Sprint("new", i), 0, 0)
+	later := limitT0.Add(3 * time.Minute) // the minute window is over; the month is not
+	for i := range 64 * 16 {              // new entities in every shard trigger the sweeps
+		r := limitReq(fmt.Sprint("new", i), 0, 0)
 		r.Feature, r.Team, r.Now = fmt.Sprint("nf", i), "", later
 		if _, err := l.Reserve(ctx, r); err != nil {
 			t.Fatal(err)
@@ -150,7 +150,7 @@ func TestLimitMemoryConcurrentDuplicateReservesCountOnce(t *testing.T) {
 		for range racers {
 			wg.Go(func() {
 				<-start
-				if _, err := l.Reserve(context.Background(), req(fmt.Sprint("dup", i), 10, 0)); err != nil {
+				if _, err := l.Reserve(context.Background(), limitReq(fmt.Sprint("dup", i), 10, 0)); err != nil {
 					t.Error(err)
 				}
 			})
@@ -158,7 +158,7 @@ func TestLimitMemoryConcurrentDuplicateReservesCountOnce(t *testing.T) {
 		close(start)
 		wg.Wait()
 	}
-	if got := store.peek(t, ScopeKey, "k1", LimitTPM, base); got != 10*ids {
+	if got := store.peek(t, ScopeKey, "k1", LimitTPM, limitT0); got != 10*ids {
 		t.Errorf("tpm = %d after %d goroutines reserved the same %d ids, want %d", got, racers, ids, 10*ids)
 	}
 }

@@ -18,7 +18,7 @@ func TestLimitHardLimitsDenyAtTheRightCount(t *testing.T) {
 		cost     Money
 		admitted int // requests admitted before the first denial
 		limit    LimitKind
-		retry    time.Duration // from base (12:00:10 on 2030-01-15)
+		retry    time.Duration // from limitT0 (12:00:10 on 2030-01-15)
 	}{
 		{"requests per minute admit exactly rpm requests", LimitConfig{Scope: ScopeKey, RPM: 3}, 10, 0, 3, LimitRPM, 50 * time.Second},
 		{"tokens per minute admit while the sum stays within tpm", LimitConfig{Scope: ScopeKey, TPM: 100}, 40, 0, 2, LimitTPM, 50 * time.Second},
@@ -27,7 +27,7 @@ func TestLimitHardLimitsDenyAtTheRightCount(t *testing.T) {
 		{"monthly spend resets at the start of the next month", LimitConfig{Scope: ScopeFeature, MonthlySpend: "0.5"}, 0, cents(25), 2, LimitMonthlySpend, 17*24*time.Hour - 12*time.Hour - 10*time.Second},
 		{"a request bigger than the limit is denied at once", LimitConfig{Scope: ScopeKey, TPM: 100}, 101, 0, 0, LimitTPM, 50 * time.Second},
 	}
-	forEachStore(t, func(t *testing.T, store LimitStore, _ peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, _ limitPeeker) {
 		for i, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				l, _ := mustLimiter(t, store, tc.rule)
@@ -35,7 +35,7 @@ func TestLimitHardLimitsDenyAtTheRightCount(t *testing.T) {
 				var err error
 				n := 0
 				for ; n < 100; n++ {
-					r := req(fmt.Sprintf("%s-%d", t.Name(), n), tc.tokens, tc.cost)
+					r := limitReq(fmt.Sprintf("%s-%d", t.Name(), n), tc.tokens, tc.cost)
 					r.Key, r.Team, r.Feature = v, v, v
 					if _, err = l.Reserve(context.Background(), r); err != nil {
 						break
@@ -63,24 +63,24 @@ func TestLimitHardLimitsDenyAtTheRightCount(t *testing.T) {
 }
 
 func TestLimitDenialChargesNoCounter(t *testing.T) {
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		l, _ := mustLimiter(t, store,
 			LimitConfig{Scope: ScopeKey, RPM: 100, TPM: 1000},
 			LimitConfig{Scope: ScopeTeam, TPM: 150},
 		)
 		ctx := context.Background()
-		if _, err := l.Reserve(ctx, req("a", 100, 0)); err != nil {
+		if _, err := l.Reserve(ctx, limitReq("a", 100, 0)); err != nil {
 			t.Fatal(err)
 		}
-		_, err := l.Reserve(ctx, req("b", 100, 0))
+		_, err := l.Reserve(ctx, limitReq("b", 100, 0))
 		var le *LimitError
 		if !errors.As(err, &le) || le.Scope != ScopeTeam || le.Used != 100 || le.Requested != 100 || le.Max != 150 {
 			t.Fatalf("err = %#v, want team tpm denial 100+100>150", err)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitTPM, base); got != 100 {
+		if got := p.peek(t, ScopeKey, "k1", LimitTPM, limitT0); got != 100 {
 			t.Errorf("key tpm = %d after the team denied, want 100 (the denial charged the key)", got)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitRPM, base); got != 1 {
+		if got := p.peek(t, ScopeKey, "k1", LimitRPM, limitT0); got != 1 {
 			t.Errorf("key rpm = %d, want 1", got)
 		}
 	})
@@ -96,13 +96,13 @@ func TestLimitSoftAndShadowModesAdmitButReport(t *testing.T) {
 		{"soft limits count every admitted request", ModeSoft, []int64{2, 3}, 4},
 		{"shadow limits count only what hard would admit", ModeShadow, []int64{2, 2}, 2},
 	}
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				l, _ := mustLimiter(t, store, LimitConfig{Scope: ScopeFeature, Match: "f-" + string(tc.mode), RPM: 2, Mode: tc.mode})
 				var used []int64
 				for i := range 4 {
-					r := req(fmt.Sprintf("%s-%d", t.Name(), i), 1, 0)
+					r := limitReq(fmt.Sprintf("%s-%d", t.Name(), i), 1, 0)
 					r.Feature = "f-" + string(tc.mode)
 					res, err := l.Reserve(context.Background(), r)
 					if err != nil {
@@ -121,7 +121,7 @@ func TestLimitSoftAndShadowModesAdmitButReport(t *testing.T) {
 				if fmt.Sprint(used) != fmt.Sprint(tc.used) {
 					t.Errorf("breach Used = %v, want %v", used, tc.used)
 				}
-				if got := p.peek(t, ScopeFeature, "f-"+string(tc.mode), LimitRPM, base); got != tc.count {
+				if got := p.peek(t, ScopeFeature, "f-"+string(tc.mode), LimitRPM, limitT0); got != tc.count {
 					t.Errorf("counter = %d, want %d", got, tc.count)
 				}
 			})
@@ -130,7 +130,7 @@ func TestLimitSoftAndShadowModesAdmitButReport(t *testing.T) {
 }
 
 func TestLimitRulesMatchByScopeValue(t *testing.T) {
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		l, _ := mustLimiter(t, store,
 			LimitConfig{Scope: ScopeTeam, RPM: 1},
 			LimitConfig{Scope: ScopeTeam, Match: "big", RPM: 3},
@@ -139,7 +139,7 @@ func TestLimitRulesMatchByScopeValue(t *testing.T) {
 		admitted := map[string]int{}
 		for i := range 5 {
 			for _, team := range []string{"a", "b", "big", ""} {
-				r := req(fmt.Sprintf("%s-%d", team, i), 1, 0)
+				r := limitReq(fmt.Sprintf("%s-%d", team, i), 1, 0)
 				r.Team = team
 				if _, err := l.Reserve(ctx, r); err == nil {
 					admitted[team]++
@@ -154,40 +154,40 @@ func TestLimitRulesMatchByScopeValue(t *testing.T) {
 }
 
 func TestLimitReserveIsIdempotentPerRequestID(t *testing.T) {
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		l, clk := mustLimiter(t, store, LimitConfig{Scope: ScopeKey, RPM: 2, TPM: 1000})
 		ctx := context.Background()
-		first, err := l.Reserve(ctx, req("same", 100, 0))
+		first, err := l.Reserve(ctx, limitReq("same", 100, 0))
 		if err != nil || first.Duplicate {
 			t.Fatalf("first reserve: %+v, %v", first, err)
 		}
-		again := req("same", 700, 0) // a retry with another estimate changes nothing
-		again.Now = base.Add(5 * time.Second)
+		again := limitReq("same", 700, 0) // a retry with another estimate changes nothing
+		again.Now = limitT0.Add(5 * time.Second)
 		second, err := l.Reserve(ctx, again)
 		if err != nil || !second.Duplicate {
 			t.Fatalf("repeated reserve: %+v, %v; want a duplicate", second, err)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitTPM, base); got != 100 {
+		if got := p.peek(t, ScopeKey, "k1", LimitTPM, limitT0); got != 100 {
 			t.Errorf("tpm = %d after a repeated reserve, want 100", got)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitRPM, base); got != 1 {
+		if got := p.peek(t, ScopeKey, "k1", LimitRPM, limitT0); got != 1 {
 			t.Errorf("rpm = %d after a repeated reserve, want 1", got)
 		}
-		clk.Set(base.Add(10 * time.Second))
+		clk.Set(limitT0.Add(10 * time.Second))
 		if err := l.Settle(ctx, second, 40, 0); err != nil { // the duplicate settles the original
 			t.Fatal(err)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitTPM, base); got != 40 {
+		if got := p.peek(t, ScopeKey, "k1", LimitTPM, limitT0); got != 40 {
 			t.Errorf("tpm = %d after settling the duplicate, want 40", got)
 		}
-		third, err := l.Reserve(ctx, req("same", 100, 0))
+		third, err := l.Reserve(ctx, limitReq("same", 100, 0))
 		if err != nil || !third.Duplicate {
 			t.Fatalf("reserve after settle: %+v, %v; want a duplicate", third, err)
 		}
 		if err := l.Settle(ctx, third, 999, 0); err != nil {
 			t.Fatal(err)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitTPM, base); got != 40 {
+		if got := p.peek(t, ScopeKey, "k1", LimitTPM, limitT0); got != 40 {
 			t.Errorf("tpm = %d after reserve and settle of a settled id, want 40", got)
 		}
 	})
@@ -209,26 +209,26 @@ func TestLimitSettleCorrectsToActualOnce(t *testing.T) {
 		{"settling twice corrects once", 500, 120, Dollar, Dollar / 2, 2, 120, int64(Dollar / 2)},
 		{"a request that used nothing releases its hold", 500, 0, Dollar, 0, 1, 0, 0},
 	}
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		for i, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				key := fmt.Sprintf("k%d", i)
 				l, clk := mustLimiter(t, store, LimitConfig{Scope: ScopeKey, Match: key, RPM: 10, TPM: 10000, DailySpend: "100", MonthlySpend: "1000"})
-				r := req("settle-"+key, tc.estTokens, tc.estCost)
+				r := limitReq("settle-"+key, tc.estTokens, tc.estCost)
 				r.Key = key
 				res, err := l.Reserve(context.Background(), r)
 				if err != nil {
 					t.Fatal(err)
 				}
-				clk.Set(base.Add(20 * time.Second))
+				clk.Set(limitT0.Add(20 * time.Second))
 				for range tc.settles {
 					if err := l.Settle(context.Background(), res, tc.actTokens, tc.actCost); err != nil {
 						t.Fatal(err)
 					}
 				}
 				got := []int64{
-					p.peek(t, ScopeKey, key, LimitRPM, base), p.peek(t, ScopeKey, key, LimitTPM, base),
-					p.peek(t, ScopeKey, key, LimitDailySpend, base), p.peek(t, ScopeKey, key, LimitMonthlySpend, base),
+					p.peek(t, ScopeKey, key, LimitRPM, limitT0), p.peek(t, ScopeKey, key, LimitTPM, limitT0),
+					p.peek(t, ScopeKey, key, LimitDailySpend, limitT0), p.peek(t, ScopeKey, key, LimitMonthlySpend, limitT0),
 				}
 				want := []int64{1, tc.wantTPM, tc.wantD, tc.wantD}
 				if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -240,14 +240,14 @@ func TestLimitSettleCorrectsToActualOnce(t *testing.T) {
 }
 
 func TestLimitWindowsRollOver(t *testing.T) {
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		l, _ := mustLimiter(t, store,
 			LimitConfig{Scope: ScopeKey, RPM: 2},
 			LimitConfig{Scope: ScopeTeam, DailySpend: "1"},
 		)
 		ctx := context.Background()
 		try := func(id string, at time.Time, cost Money) error {
-			r := req(id, 1, cost)
+			r := limitReq(id, 1, cost)
 			r.Now = at
 			_, err := l.Reserve(ctx, r)
 			return err
@@ -259,12 +259,12 @@ func TestLimitWindowsRollOver(t *testing.T) {
 			denied LimitKind // 255: admitted
 			retry  time.Duration
 		}{
-			{"m1", base, 0, 255, 0},
-			{"m2", base.Add(49 * time.Second), 0, 255, 0},
-			{"m3", base.Add(49*time.Second + 500*time.Millisecond), 0, LimitRPM, 500 * time.Millisecond},
-			{"m4", base.Add(50 * time.Second), 0, 255, 0}, // 12:01:00, a new minute
-			{"d1", base.Add(60 * time.Second), Dollar, 255, 0},
-			{"d2", base.Add(2 * time.Minute), Dollar / 100, LimitDailySpend, 12*time.Hour - 2*time.Minute - 10*time.Second},
+			{"m1", limitT0, 0, 255, 0},
+			{"m2", limitT0.Add(49 * time.Second), 0, 255, 0},
+			{"m3", limitT0.Add(49*time.Second + 500*time.Millisecond), 0, LimitRPM, 500 * time.Millisecond},
+			{"m4", limitT0.Add(50 * time.Second), 0, 255, 0}, // 12:01:00, a new minute
+			{"d1", limitT0.Add(60 * time.Second), Dollar, 255, 0},
+			{"d2", limitT0.Add(2 * time.Minute), Dollar / 100, LimitDailySpend, 12*time.Hour - 2*time.Minute - 10*time.Second},
 			{"d3", time.Date(2030, 1, 16, 0, 0, 0, 0, time.UTC), Dollar, 255, 0}, // the next day
 		}
 		for _, s := range steps {
@@ -286,29 +286,29 @@ func TestLimitSettleAfterTheWindowClosed(t *testing.T) {
 	tests := []struct {
 		name     string
 		est, act int64
-		settleAt time.Duration // after base
+		settleAt time.Duration // after limitT0
 		want     int64         // tokens in the settlement's minute
 	}{
 		{"a top-up goes to the current window", 100, 300, time.Minute, 200},
 		{"a give-back to a closed window is dropped", 300, 100, time.Minute, 0},
 		{"a correction within the window stays in it", 300, 100, 5 * time.Second, 100},
 	}
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		for i, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				key := fmt.Sprintf("late%d", i)
 				l, clk := mustLimiter(t, store, LimitConfig{Scope: ScopeKey, Match: key, TPM: 10000})
-				r := req("late-"+key, tc.est, 0)
+				r := limitReq("late-"+key, tc.est, 0)
 				r.Key = key
 				res, err := l.Reserve(context.Background(), r)
 				if err != nil {
 					t.Fatal(err)
 				}
-				clk.Set(base.Add(tc.settleAt))
+				clk.Set(limitT0.Add(tc.settleAt))
 				if err := l.Settle(context.Background(), res, tc.act, 0); err != nil {
 					t.Fatal(err)
 				}
-				if got := p.peek(t, ScopeKey, key, LimitTPM, base.Add(tc.settleAt)); got != tc.want {
+				if got := p.peek(t, ScopeKey, key, LimitTPM, limitT0.Add(tc.settleAt)); got != tc.want {
 					t.Errorf("tokens in the settlement's minute = %d, want %d", got, tc.want)
 				}
 			})
@@ -317,9 +317,9 @@ func TestLimitSettleAfterTheWindowClosed(t *testing.T) {
 }
 
 func TestLimitSettleRunsAfterTheClientWentAway(t *testing.T) {
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		l, _ := mustLimiter(t, store, LimitConfig{Scope: ScopeKey, TPM: 1000})
-		res, err := l.Reserve(context.Background(), req("gone", 500, 0))
+		res, err := l.Reserve(context.Background(), limitReq("gone", 500, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,45 +328,45 @@ func TestLimitSettleRunsAfterTheClientWentAway(t *testing.T) {
 		if err := l.Settle(ctx, res, 50, 0); err != nil {
 			t.Fatal(err)
 		}
-		if got := p.peek(t, ScopeKey, "k1", LimitTPM, base); got != 50 {
+		if got := p.peek(t, ScopeKey, "k1", LimitTPM, limitT0); got != 50 {
 			t.Errorf("tpm = %d, want 50", got)
 		}
 	})
 }
 
 func TestLimitReloadKeepsUsage(t *testing.T) {
-	forEachStore(t, func(t *testing.T, store LimitStore, p peeker) {
+	forEachLimitStore(t, func(t *testing.T, store LimitStore, p limitPeeker) {
 		l, _ := mustLimiter(t, store, LimitConfig{Scope: ScopeKey, RPM: 2})
 		ctx := context.Background()
 		for i := range 2 {
-			if _, err := l.Reserve(ctx, req(fmt.Sprint("reload", i), 0, 0)); err != nil {
+			if _, err := l.Reserve(ctx, limitReq(fmt.Sprint("reload", i), 0, 0)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if err := l.Reload([]LimitConfig{{Scope: ScopeKey, RPM: -1}}); err == nil {
 			t.Fatal("Reload accepted an invalid rule")
 		}
-		if _, err := l.Reserve(ctx, req("reload2", 0, 0)); err == nil {
+		if _, err := l.Reserve(ctx, limitReq("reload2", 0, 0)); err == nil {
 			t.Fatal("an invalid Reload replaced the rules")
 		}
 		if err := l.Reload([]LimitConfig{{Scope: ScopeKey, RPM: 3}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.Reserve(ctx, req("reload3", 0, 0)); err != nil {
+		if _, err := l.Reserve(ctx, limitReq("reload3", 0, 0)); err != nil {
 			t.Fatalf("third request under the raised limit: %v", err)
 		}
-		if _, err := l.Reserve(ctx, req("reload4", 0, 0)); err == nil {
+		if _, err := l.Reserve(ctx, limitReq("reload4", 0, 0)); err == nil {
 			t.Fatal("fourth request admitted: usage was reset by Reload")
 		}
 	})
 }
 
-// failingStore fails every reserve; settle goes to the memory store underneath.
-type failingStore struct{ *MemoryStore }
+// failingLimitStore fails every reserve; settle goes to the memory store underneath.
+type failingLimitStore struct{ *MemoryStore }
 
-var _ LimitStore = failingStore{}
+var _ LimitStore = failingLimitStore{}
 
-func (failingStore) reserve(context.Context, reserveBatch) (reserveResult, error) {
+func (failingLimitStore) reserve(context.Context, reserveBatch) (reserveResult, error) {
 	return reserveResult{}, errors.New("connection refused")
 }
 
@@ -384,8 +384,8 @@ func TestLimitStoreFailureFollowsThePolicy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := NewMemoryStore()
-			l, _ := mustLimiter(t, failingStore{mem}, tc.rules...)
-			res, err := l.Reserve(context.Background(), req("f", 100, Dollar))
+			l, _ := mustLimiter(t, failingLimitStore{mem}, tc.rules...)
+			res, err := l.Reserve(context.Background(), limitReq("f", 100, Dollar))
 			if tc.wantErr {
 				if !errors.Is(err, ErrLimitsUnavailable) || !strings.Contains(err.Error(), "connection refused") {
 					t.Fatalf("err = %v, want ErrLimitsUnavailable with the cause", err)
@@ -402,7 +402,7 @@ func TestLimitStoreFailureFollowsThePolicy(t *testing.T) {
 			if err := l.Settle(context.Background(), res, 70, 0); err != nil {
 				t.Fatal(err)
 			}
-			if got := mem.peek(t, ScopeKey, "k1", LimitRPM, base); got != 1 {
+			if got := mem.peek(t, ScopeKey, "k1", LimitRPM, limitT0); got != 1 {
 				t.Errorf("rpm = %d after settling a fail-open reservation, want 1 (charged at settle)", got)
 			}
 		})
