@@ -35,6 +35,7 @@ type Gateway struct {
 	plan    atomic.Pointer[plan]
 	health  healthRegistry
 	router  *router.Router
+	meter   *meter
 	policy  *policies.Reloader // nil without a policy file
 	stop    context.CancelFunc // stops the policy watcher
 	keys    *keyring
@@ -70,6 +71,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		}
 		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client}
 	}
+	m, err := newMeter(context.Background(), cfg.Metering, log)
+	if err != nil {
+		return nil, fmt.Errorf("metering: %w", err)
+	}
+	g.meter = m
 	g.router = router.New(router.Config{})
 	if err := g.loadPolicy(); err != nil {
 		return nil, err
@@ -174,6 +180,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
+	if merr := g.meter.close(ctx); merr != nil {
+		g.log.Error("ledger flush at shutdown incomplete", "error", merr.Error())
+		err = errors.Join(err, merr)
+	}
 	for _, m := range g.mocks {
 		_ = m.Close()
 	}
@@ -183,6 +193,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 // Close releases what New started (the in-process mock provider) for a gateway that
 // never served, such as one built to explain a routing decision.
 func (g *Gateway) Close() {
+	_ = g.meter.close(context.Background())
 	for _, m := range g.mocks {
 		_ = m.Close()
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/router"
 )
 
@@ -32,6 +33,11 @@ type record struct {
 	stream     bool
 	usage      provider.Usage
 	errCode    string
+	user       string
+	// priceRequested and priceServed are the model ids the price catalogue is asked for.
+	priceRequested, priceServed string
+	cost, savings               metering.Money
+	unpriced                    bool
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -68,6 +74,7 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 			pr.Model, rec.served = pr.ClientModel, pr.ClientModel
 		}
 		rec.upstream = pr.Model
+		rec.priceServed = g.meter.priceModel(rec.served, pr.Model, time.Now())
 		res := g.attempt(ctx, &rec, g.targets[c.Provider], &pr, c)
 		if res.err == nil {
 			return rec

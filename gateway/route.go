@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"math/rand/v2"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -33,6 +34,15 @@ func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request
 	}
 	cr := pl.snap.Match(&attrs)
 	sel := &selection{}
+	rec.user = f.user
+	rec.priceRequested = pr.ClientModel
+	if m, ok := pl.snap.Model(pr.ClientModel); ok && m.Name != policies.Wildcard {
+		up := ""
+		if len(m.Deployments) > 0 {
+			up = m.Deployments[0].Model
+		}
+		rec.priceRequested = g.meter.priceModel(m.Name, up, time.Now())
+	}
 	if cr.Requested {
 		m, ok := pl.snap.Model(pr.ClientModel)
 		if !ok {

@@ -48,7 +48,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	if rec.status == 0 {
 		rec.status = ctx.Response.StatusCode()
 	}
-	g.logRequest(ctx, rid, &rec, time.Since(start))
+	d := time.Since(start)
+	g.meter.event(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
+	g.logRequest(ctx, rid, &rec, d)
 }
 
 func (g *Gateway) readyz(ctx *fasthttp.RequestCtx) {

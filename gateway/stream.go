@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/sse"
 	"github.com/switchyard/switchyard/internal/upstream"
+	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/router"
 )
 
@@ -65,6 +66,7 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 		events: make(chan relayMsg, 8), quit: make(chan struct{}),
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
 		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
+		promptTokens: g.meter.estimate(rec, pr.Body), text: streamTextPool.Get().(*metering.StreamText),
 	}
 	r.rec.status, r.rec.stream, rec.stream = 200, true, true
 	g.streams.Add(1)
@@ -99,6 +101,9 @@ type relay struct {
 	rec      record
 	rid      string
 	endErr   error
+
+	promptTokens int64                // prompt estimate, for a stream that ends without usage
+	text         *metering.StreamText // answer text, idem
 }
 
 // relayMsg is one step of the stream: translated bytes, a normal end, or a failure.
@@ -139,6 +144,7 @@ func (r *relay) pump() {
 		bp := eventBufs.Get().(*[]byte)
 		b, done, derr := r.dec.Event(ev, (*bp)[:0])
 		*bp = b
+		appendDeltaText(r.text, b)
 		if len(b) > 0 {
 			if !r.send(relayMsg{data: bp}) {
 				return
@@ -271,7 +277,12 @@ func (r *relay) Close() error {
 		r.st.Close()
 		fasthttp.ReleaseResponse(r.resp)
 		r.rec.usage = r.dec.Usage()
-		r.health.Done(r.outcome(), r.firstAt, time.Since(r.started))
+		d := time.Since(r.started)
+		r.health.Done(r.outcome(), r.firstAt, d)
+		r.g.meter.event(&r.rec, r.rid, r.started, d, r.firstAt,
+			usageState{complete: r.complete, promptTokens: r.promptTokens, text: r.text}, nil)
+		r.text.Reset()
+		streamTextPool.Put(r.text)
 		if r.endErr != nil && r.rec.errCode == "" {
 			r.rec.errCode = "client_closed_request"
 		}

@@ -117,6 +117,7 @@ func policyExplain(args []string, getenv func(string) string, stdout, stderr io.
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	cfg.Metering.Ledger = "none" // explaining records nothing
 	var body []byte
 	if *reqPath == "-" {
 		body, err = io.ReadAll(os.Stdin)

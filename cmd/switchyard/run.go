@@ -21,6 +21,8 @@ const usage = `usage:
   switchyard policy check [--config FILE] FILE|DIR    validate a routing policy (file:line errors)
   switchyard policy explain --config FILE --request BODY.json [--header K:V]... [--key NAME]
                                                       show how a request would be routed, sending nothing
+  switchyard spend export --ledger URL --from DAY --to DAY [--group-by LIST] [--format csv|json]
+                                                      export per-feature spend from the cost ledger
   switchyard version                                  print the version
 `
 
@@ -36,6 +38,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return serve(args[1:], getenv, stderr)
 	case "policy":
 		return policyCmd(args[1:], getenv, stdout, stderr)
+	case "spend":
+		return spendExport(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchyard", gateway.Version)
 		return 0

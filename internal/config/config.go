@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/internal/upstream"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Keys []Key `yaml:"keys"`
 	// Log configures the structured logs on stderr.
 	Log Log `yaml:"log"`
+	// Metering configures token metering, prices and the cost ledger.
+	Metering Metering `yaml:"metering"`
 
 	// file is where the config came from ("" for the embedded default).
 	file string
@@ -109,6 +112,21 @@ type Key struct {
 	AllowAttributionHeaders bool `yaml:"allow_attribution_headers"`
 }
 
+// Metering configures cost events and where they are kept.
+type Metering struct {
+	// Ledger is where cost events go: "sqlite:PATH" (embedded, WAL, batched writes),
+	// "postgres://..." (shared by replicas) or "none" (no ledger: events are only logged).
+	// Default sqlite:switchyard-ledger.db in the working directory.
+	Ledger string `yaml:"ledger"`
+	// LedgerEnv names an environment variable holding the ledger URL, for URLs with
+	// credentials; it wins over Ledger. Default none.
+	LedgerEnv string `yaml:"ledger_env"`
+	// Prices extends or replaces the embedded price catalogue.
+	Prices metering.PriceConfig `yaml:"prices"`
+	// Writer tunes the ledger's batching queue.
+	Writer metering.WriterConfig `yaml:"writer"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info, warn or error. Default info.
@@ -149,6 +167,10 @@ func (c *Config) Defaults() {
 	}
 	c.Upstream.ConnectTimeout = t.Connect
 	c.Upstream = c.Upstream.WithDefaults()
+	if c.Metering.Ledger == "" {
+		c.Metering.Ledger = "sqlite:switchyard-ledger.db"
+	}
+	c.Metering.Writer.Defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

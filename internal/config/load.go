@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/metering"
 )
 
 // Error is one problem in a config file, located by file and line (0 when unknown).
@@ -178,6 +179,16 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 				add(line, "key %q: sha256 must be 64 hex digits", k.Name)
 			}
 			k.SHA256 = strings.ToLower(k.SHA256)
+		}
+	}
+	if c.Metering.LedgerEnv != "" {
+		if c.Metering.Ledger = getenv(c.Metering.LedgerEnv); c.Metering.Ledger == "" {
+			add(lineOf(root, "metering", "ledger_env"), "environment variable %s is empty", c.Metering.LedgerEnv)
+		}
+	}
+	if c.Metering.Ledger != "none" {
+		if _, err := metering.ParseLedgerURL(c.Metering.Ledger); err != nil {
+			add(lineOf(root, "metering", "ledger"), "%v", err)
 		}
 	}
 	switch c.Log.Level {

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +70,9 @@ func StartGateway(t testing.TB, yamlText string, env map[string]string) *Gateway
 	cfg, err := config.Parse("test.yaml", []byte(yamlText), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	if !strings.Contains(yamlText, "ledger") { // each test gets its own ledger file
+		cfg.Metering.Ledger = "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
 	}
 	logs := &SyncBuffer{}
 	t.Cleanup(func() {

@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/config"
+	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/metering"
+)
+
+// meter turns finished requests into priced cost events and hands them to the ledger.
+// Every request that reached a provider gets exactly one event, streams included
+// (recorded when the stream ends, however it ends). Safe for concurrent use.
+type meter struct {
+	tok    *metering.Tokenizer
+	pricer *metering.Pricer
+	ledger metering.Ledger      // nil when the ledger is "none"
+	store  *metering.SQLStore   // the ledger's store, for /admin/spend; nil with none
+	log    *slog.Logger
+}
+
+func newMeter(ctx context.Context, cfg config.Metering, log *slog.Logger) (*meter, error) {
+	tok, err := metering.NewTokenizer()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := metering.LoadCatalog(cfg.Prices)
+	if err != nil {
+		return nil, err
+	}
+	m := &meter{tok: tok, pricer: metering.NewPricer(cat), log: log}
+	if cfg.Ledger == "none" {
+		return m, nil
+	}
+	store, err := metering.OpenStore(ctx, cfg.Ledger)
+	if err != nil {
+		return nil, err
+	}
+	m.store = store
+	m.ledger = metering.NewWriter(store, cfg.Writer, log)
+	return m, nil
+}
+
+// close flushes every accepted event, then closes the store.
+func (m *meter) close(ctx context.Context) error {
+	if m.ledger == nil {
+		return nil
+	}
+	err := m.ledger.Close(ctx)
+	return errors.Join(err, m.store.Close())
+}
+
+// usageState is what metering needs to know about a request's answer beyond its record.
+type usageState struct {
+	complete     bool  // the upstream answered in full
+	promptTokens int64 // the prompt estimate, 0 when not computed
+	text         *metering.StreamText
+}
+
+// event builds, prices and records the cost event for a finished request.
+func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {
+	if rec.provider == "" {
+		return // rejected before routing: nothing was asked of a provider
+	}
+	prompt := us.promptTokens
+	var output int64
+	switch {
+	case rec.status >= 400 && !rec.usage.Reported:
+		us.complete = true // an error answer: nothing billed that we know of
+		rec.usage.Reported = true
+	case !(us.complete && rec.usage.Reported):
+		if prompt == 0 && body != nil {
+			prompt = m.estimate(rec, body)
+		}
+		if us.text != nil {
+			output = us.text.Tokens(m.tok, rec.upstream)
+		}
+	}
+	tokens, source := metering.ResolveUsage(rec.usage, us.complete, prompt, output)
+	ev := &metering.Event{
+		RequestID: rid, Time: start, Key: rec.principal.Key, Team: rec.principal.Team, Feature: rec.principal.Feature,
+		User: rec.user, Route: rec.route, PolicyVersion: rec.policy,
+		RequestedModel: rec.priceRequested, ServedModel: rec.priceServed, Provider: rec.provider,
+		Cache: metering.CacheMiss, Tokens: tokens, UsageSource: source,
+		LatencyMS: latency.Milliseconds(), TTFTMS: ttft.Milliseconds(),
+		Status: rec.status, ErrorCode: rec.errCode, Stream: rec.stream,
+	}
+	m.pricer.Price(ev)
+	rec.cost, rec.savings, rec.unpriced = ev.Cost, ev.Savings, ev.Unpriced
+	if m.ledger == nil {
+		return
+	}
+	if err := m.ledger.Append(ev); err != nil {
+		m.log.Error("cost event not recorded", "request_id", rid, "error", err.Error())
+	}
+}
+
+func (m *meter) estimate(rec *record, body []byte) int64 {
+	switch rec.op {
+	case 0:
+		return 0
+	default:
+		return int64(m.tok.EstimateChat(rec.upstream, body))
+	}
+}
+
+// priceModel names the model the price catalogue knows: the policy's logical name when
+// the catalogue prices it, else the provider's model id.
+func (m *meter) priceModel(logical, upstream string, at time.Time) string {
+	if _, ok := m.pricer.Catalog().Lookup(logical, at); ok || upstream == "" {
+		return logical
+	}
+	return upstream
+}
+
+var streamTextPool = sync.Pool{New: func() any { return new(metering.StreamText) }}
+
+// appendDeltaText adds the answer text in OpenAI chunk frames (content and tool-call
+// argument deltas) to st, for counting if the stream ends without usage.
+func appendDeltaText(st *metering.StreamText, frames []byte) {
+	for len(frames) > 0 {
+		i := strings.Index(string(frames), "\n")
+		line := frames
+		if i >= 0 {
+			line, frames = frames[:i], frames[i+1:]
+		} else {
+			frames = nil
+		}
+		if len(line) < 7 || string(line[:6]) != "data: " || line[6] != '{' {
+			continue
+		}
+		d := jsonx.View(line[6:]).Get("choices.0.delta")
+		if c := d.Get("content"); c.Type == jsonx.String {
+			st.AppendString(c.Str)
+		}
+		if tc := d.Get("tool_calls.0.function.arguments"); tc.Type == jsonx.String {
+			st.AppendString(tc.Str)
+		}
+	}
+}
