@@ -45,6 +45,7 @@ type Gateway struct {
 	logReqs bool
 
 	streams sync.WaitGroup // open stream relays
+	relays  sync.Map       // *relay -> struct{}: the open ones, to cut at the shutdown deadline
 	ready   chan struct{}  // closed once serving
 }
 
@@ -136,6 +137,9 @@ func (g *Gateway) applyPolicy(snap *policies.Snapshot) error {
 	return nil
 }
 
+// PolicyVersion returns the version id of the routing policy in force.
+func (g *Gateway) PolicyVersion() string { return g.plan.Load().snap.Version }
+
 // ReloadPolicy re-reads the policy file now (SIGHUP). Without a policy file it does nothing.
 func (g *Gateway) ReloadPolicy() error {
 	if g.policy == nil {
@@ -179,8 +183,23 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		if err == nil {
 			err = ctx.Err()
 		}
+		// Streams still open at the deadline are cut: each ends with an error event and
+		// is metered, like any other stream that ends early.
+		g.relays.Range(func(k, _ any) bool {
+			k.(*relay).cut()
+			return true
+		})
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			g.log.Error("streams did not end after being cut at the shutdown deadline")
+		}
 	}
-	if merr := g.meter.close(ctx); merr != nil {
+	// The ledger gets its own deadline: events already accepted must be written even
+	// when the streams used up the shutdown time.
+	lctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if merr := g.meter.close(lctx); merr != nil {
 		g.log.Error("ledger flush at shutdown incomplete", "error", merr.Error())
 		err = errors.Join(err, merr)
 	}

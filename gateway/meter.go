@@ -19,8 +19,8 @@ import (
 type meter struct {
 	tok    *metering.Tokenizer
 	pricer *metering.Pricer
-	ledger metering.Ledger      // nil when the ledger is "none"
-	store  *metering.SQLStore   // the ledger's store, for /admin/spend; nil with none
+	ledger metering.Ledger    // nil when the ledger is "none"
+	store  *metering.SQLStore // the ledger's store, for /admin/spend; nil with none
 	log    *slog.Logger
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -70,6 +71,7 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 	}
 	r.rec.status, r.rec.stream, rec.stream = 200, true, true
 	g.streams.Add(1)
+	g.relays.Store(r, struct{}{})
 	go r.pump()
 	ctx.SetBodyStream(r, -1)
 	return attemptResult{}
@@ -102,6 +104,7 @@ type relay struct {
 	rid      string
 	endErr   error
 
+	shutdown     atomic.Bool          // cut by the gateway's shutdown deadline
 	promptTokens int64                // prompt estimate, for a stream that ends without usage
 	text         *metering.StreamText // answer text, idem
 }
@@ -117,6 +120,9 @@ var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &
 
 // errStreamCut is the failure of an upstream stream that ended before its terminator.
 var errStreamCut = errors.New("upstream stream ended before completion")
+
+// errShutdown ends a relay cut at the shutdown deadline.
+var errShutdown = errors.New("gateway shutting down")
 
 // errClientGone ends a relay whose client went away.
 var errClientGone = errors.New("client closed the stream")
@@ -221,9 +227,19 @@ func (r *relay) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// cut ends the stream because the gateway is shutting down: the pump's read is aborted
+// and Read sends the client an error event. Safe from any goroutine.
+func (r *relay) cut() {
+	r.shutdown.Store(true)
+	r.st.Abort()
+}
+
 // fail turns a mid-stream failure into a final SSE error event.
 func (r *relay) fail(err error) {
 	r.finished, r.endErr = true, err
+	if r.shutdown.Load() {
+		err = errShutdown
+	}
 	var se *provider.StreamError
 	if errors.As(err, &se) && se.Forwarded {
 		r.rec.errCode = se.Err.Code
@@ -233,6 +249,8 @@ func (r *relay) fail(err error) {
 	switch {
 	case errors.As(err, &se):
 		e = se.Err
+	case errors.Is(err, errShutdown):
+		e = apierr.Unavailable("server_shutting_down", "the gateway is shutting down; the stream was cut before it completed")
 	case errors.Is(err, errStreamCut):
 		e = apierr.BadGateway("upstream_stream_cut", "the upstream provider ended the stream before it was complete")
 	default:
@@ -287,6 +305,7 @@ func (r *relay) Close() error {
 			r.rec.errCode = "client_closed_request"
 		}
 		r.g.logStream(r.rid, &r.rec, time.Since(r.started), r.firstAt, r.complete)
+		r.g.relays.Delete(r)
 		r.g.streams.Done()
 	})
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/switchyard/switchyard/gateway"
@@ -49,6 +50,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stderr, "switchyard: unknown command %q\n%s", args[0], usage)
 	return 2
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// ledgerKind names the ledger without its credentials.
+func ledgerKind(url string) string {
+	kind, _, _ := strings.Cut(url, ":")
+	return kind
 }
 
 func serve(args []string, getenv func(string) string, stderr io.Writer) int {
@@ -105,7 +117,11 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(ln) }()
 	log.Info("serving", "address", ln.Addr().String(), "config", cfg.File(), "version", gateway.Version,
-		"providers", len(cfg.Providers), "models", len(cfg.Models), "auth", len(cfg.Keys) > 0)
+		"providers", len(cfg.Providers), "policy", g.PolicyVersion(), "auth", len(cfg.Keys) > 0, "ledger", ledgerKind(cfg.Metering.Ledger))
+	if len(cfg.Keys) == 0 && !isLoopback(ln.Addr()) {
+		log.Warn("no gateway keys are configured and the gateway listens beyond loopback: anyone who can reach it can spend through its providers' keys",
+			"address", ln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		if err != nil {

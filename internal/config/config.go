@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/provider"
-	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/internal/upstream"
+	"github.com/switchyard/switchyard/metering"
 )
 
 // Config is the whole gateway configuration. Every field documents its unit and default.

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/binary"
 	"hash/fnv"
 	"math"
@@ -136,13 +137,27 @@ func embeddings(ctx *fasthttp.RequestCtx, cfg *Config) {
 	data := make([]any, len(inputs))
 	tokens := 0
 	for i, s := range inputs {
-		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": Vector(s, dims)}
+		var emb any = Vector(s, dims)
+		if jsonx.Get(body, "encoding_format").String() == "base64" {
+			emb = base64Vector(Vector(s, dims))
+		}
+		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": emb}
 		tokens += len(strings.Fields(s)) + 1
 	}
 	out, _ := jsonx.Marshal(map[string]any{"object": "list", "data": data, "model": jsonx.Get(body, "model").String(),
 		"usage": map[string]any{"prompt_tokens": tokens, "total_tokens": tokens}})
 	ctx.SetContentType("application/json")
 	ctx.SetBody(out)
+}
+
+// base64Vector encodes v as OpenAI does for encoding_format "base64": little-endian
+// float32 values, base64 encoded.
+func base64Vector(v []float32) string {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // Vector is the mock's embedding of the raw JSON input text s: a unit vector of dims

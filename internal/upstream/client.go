@@ -20,8 +20,9 @@ import (
 
 // Config tunes the connection pools. Zero values take the defaults in brackets.
 type Config struct {
-	// ConnectTimeout bounds dialling one upstream connection, TLS excluded [5s].
-	ConnectTimeout time.Duration `yaml:"connect"`
+	// ConnectTimeout bounds dialling one upstream connection, TLS excluded [5s]. It is
+	// set from timeouts.connect, not from this section.
+	ConnectTimeout time.Duration `yaml:"-"`
 	// MaxConnsPerHost caps open connections to one provider [4096].
 	MaxConnsPerHost int `yaml:"max_conns_per_host"`
 	// MaxIdleConnDuration closes keep-alive connections idle this long [90s].
