@@ -36,6 +36,7 @@ type Gateway struct {
 	health  healthRegistry
 	router  *router.Router
 	meter   *meter
+	limits  *limits            // nil without rate limit rules
 	policy  *policies.Reloader // nil without a policy file
 	stop    context.CancelFunc // stops the policy watcher
 	keys    *keyring
@@ -77,6 +78,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		return nil, fmt.Errorf("metering: %w", err)
 	}
 	g.meter = m
+	if g.limits, err = newLimits(cfg, log); err != nil {
+		return nil, fmt.Errorf("rate limits: %w", err)
+	}
 	g.router = router.New(router.Config{})
 	if err := g.loadPolicy(); err != nil {
 		return nil, err
@@ -203,6 +207,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.log.Error("ledger flush at shutdown incomplete", "error", merr.Error())
 		err = errors.Join(err, merr)
 	}
+	g.limits.close()
 	for _, m := range g.mocks {
 		_ = m.Close()
 	}

@@ -68,6 +68,9 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 		return // rejected before routing: nothing was asked of a provider
 	}
 	prompt := us.promptTokens
+	if prompt == 0 {
+		prompt = rec.promptTokens
+	}
 	var output int64
 	switch {
 	case rec.status >= 400 && !rec.usage.Reported:
@@ -92,6 +95,7 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 	}
 	m.pricer.Price(ev)
 	rec.cost, rec.savings, rec.unpriced = ev.Cost, ev.Savings, ev.Unpriced
+	rec.tokens = tokens.Input + tokens.Output
 	if m.ledger == nil {
 		return
 	}

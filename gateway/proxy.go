@@ -38,6 +38,9 @@ type record struct {
 	priceRequested, priceServed string
 	cost, savings               metering.Money
 	unpriced                    bool
+	tokens                      int64                 // metered total, for settling limits
+	promptTokens                int64                 // tokenizer estimate, when computed
+	reservation                 *metering.Reservation // held against rate limits
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -64,6 +67,12 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
+	}
+	if g.limits != nil {
+		if err := g.reserve(ctx, &rec, pr.Body, f.maxTokens); err != nil {
+			rec.errCode = writeError(ctx, err).Code
+			return rec
+		}
 	}
 	for {
 		c := sel.dec.Candidate

@@ -50,6 +50,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	}
 	d := time.Since(start)
 	g.meter.event(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
+	g.settle(&rec)
 	g.logRequest(ctx, rid, &rec, d)
 }
 

@@ -67,7 +67,10 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 		events: make(chan relayMsg, 8), quit: make(chan struct{}),
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
 		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
-		promptTokens: g.meter.estimate(rec, pr.Body), text: streamTextPool.Get().(*metering.StreamText),
+		promptTokens: rec.promptTokens, text: streamTextPool.Get().(*metering.StreamText),
+	}
+	if r.promptTokens == 0 {
+		r.promptTokens = g.meter.estimate(rec, pr.Body) // the body is gone once the handler returns
 	}
 	r.rec.status, r.rec.stream, rec.stream = 200, true, true
 	g.streams.Add(1)
@@ -299,6 +302,7 @@ func (r *relay) Close() error {
 		r.health.Done(r.outcome(), r.firstAt, d)
 		r.g.meter.event(&r.rec, r.rid, r.started, d, r.firstAt,
 			usageState{complete: r.complete, promptTokens: r.promptTokens, text: r.text}, nil)
+		r.g.settle(&r.rec)
 		r.text.Reset()
 		streamTextPool.Put(r.text)
 		if r.endErr != nil && r.rec.errCode == "" {

@@ -42,6 +42,10 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Metering configures token metering, prices and the cost ledger.
 	Metering Metering `yaml:"metering"`
+	// RateLimits are request, token and spend limits per key, team and feature.
+	RateLimits RateLimits `yaml:"rate_limits"`
+	// Redis is the shared state server replicas use (rate limits with store: redis).
+	Redis Redis `yaml:"redis"`
 
 	// file is where the config came from ("" for the embedded default).
 	file string
@@ -127,6 +131,32 @@ type Metering struct {
 	Writer metering.WriterConfig `yaml:"writer"`
 }
 
+// RateLimits configures budgets and rate limits (see docs/limits.md).
+type RateLimits struct {
+	// Store keeps the counters: "memory" (one process) or "redis" (shared by replicas,
+	// needs redis.addr). Default memory.
+	Store string `yaml:"store"`
+	// Redis tunes the Redis store (key prefix, per-call timeout, cooldown after a failure).
+	Redis metering.RedisStoreConfig `yaml:"redis"`
+	// Rules are the limits; with none, nothing is limited.
+	Rules []metering.LimitConfig `yaml:"rules"`
+}
+
+// Redis locates the shared Redis (or Valkey) server.
+type Redis struct {
+	// Addr is host:port. Default none (no Redis).
+	Addr string `yaml:"addr"`
+	// PasswordEnv names the environment variable holding the password. Default none.
+	PasswordEnv string `yaml:"password_env"`
+	// DB is the database number. Default 0.
+	DB int `yaml:"db"`
+
+	password string
+}
+
+// Password returns the resolved Redis password.
+func (r *Redis) Password() string { return r.password }
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info, warn or error. Default info.
@@ -171,6 +201,13 @@ func (c *Config) Defaults() {
 		c.Metering.Ledger = "sqlite:switchyard-ledger.db"
 	}
 	c.Metering.Writer.Defaults()
+	if c.RateLimits.Store == "" {
+		c.RateLimits.Store = "memory"
+	}
+	c.RateLimits.Redis.Defaults()
+	for i := range c.RateLimits.Rules {
+		c.RateLimits.Rules[i].Defaults()
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}

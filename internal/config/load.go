@@ -191,6 +191,23 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			add(lineOf(root, "metering", "ledger"), "%v", err)
 		}
 	}
+	switch c.RateLimits.Store {
+	case "memory":
+	case "redis":
+		if c.Redis.Addr == "" {
+			add(lineOf(root, "rate_limits", "store"), "rate_limits.store redis needs redis.addr")
+		}
+	default:
+		add(lineOf(root, "rate_limits", "store"), "rate_limits.store must be memory or redis")
+	}
+	if err := metering.ValidateLimits(c.RateLimits.Rules); err != nil {
+		add(lineOf(root, "rate_limits", "rules"), "%v", err)
+	}
+	if c.Redis.PasswordEnv != "" {
+		if c.Redis.password = getenv(c.Redis.PasswordEnv); c.Redis.password == "" {
+			add(lineOf(root, "redis", "password_env"), "environment variable %s is empty", c.Redis.PasswordEnv)
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
