@@ -39,6 +39,7 @@ func startServe(t *testing.T, yamlText string) *process {
 	p := &process{cmd: exec.Command(binary(t), "serve", "--config", path),
 		stderr: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	p.cmd.Dir = filepath.Dir(path) // relative paths (the default ledger file) stay in the test's directory
 	pipe, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
