@@ -1,0 +1,188 @@
+package policies
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// These helpers write variable values into a rendered JSON string without intermediate
+// strings. They are text formatting, not a second JSON codec: full encodes and decodes
+// still go through internal/jsonx. appendJSONValue exists because encoding/json escapes
+// <, > and & as \u003c…, which a model would then read literally inside prompt text.
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONText appends s escaped for use inside a JSON string (without the quotes), as
+// encoding/json does minus the HTML escapes: invalid UTF-8 becomes U+FFFD.
+func appendJSONText(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
+
+// appendQuoted appends s as a JSON string.
+func appendQuoted(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = appendJSONText(dst, s)
+	return append(dst, '"')
+}
+
+// appendValueText appends v as prompt text, escaped for a JSON string: a string as is,
+// numbers and booleans formatted, arrays and objects as compact JSON (keys sorted).
+func appendValueText(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendJSONText(dst, x)
+	case bool, float64, float32, int, int64, int32, uint, uint64, uint32, json.Number, nil:
+		return appendJSONValue(dst, v) // nothing to escape in these
+	}
+	var scratch [256]byte
+	return appendJSONText(dst, string(appendJSONValue(scratch[:0], v)))
+}
+
+// appendJSONValue appends v as JSON. v holds what a JSON decode produces (nil, bool,
+// float64, json.Number, string, []any, map[string]any) or Go integers; anything else is
+// encoded through reflection of slices and string-keyed maps, or as null.
+func appendJSONValue(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	case string:
+		return appendQuoted(dst, x)
+	case json.Number:
+		return append(dst, x...)
+	case float64:
+		return appendFloat(dst, x)
+	case float32:
+		return appendFloat(dst, float64(x))
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case uint:
+		return strconv.AppendUint(dst, uint64(x), 10)
+	case uint64:
+		return strconv.AppendUint(dst, x, 10)
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10)
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONValue(dst, e)
+		}
+		return append(dst, ']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendQuoted(dst, k)
+			dst = append(dst, ':')
+			dst = appendJSONValue(dst, x[k])
+		}
+		return append(dst, '}')
+	}
+	return appendReflect(dst, reflect.ValueOf(v))
+}
+
+// appendReflect encodes other slices and string-keyed maps (a Go caller's []string, say).
+func appendReflect(dst []byte, rv reflect.Value) []byte {
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		dst = append(dst, '[')
+		for i := 0; i < rv.Len(); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONValue(dst, rv.Index(i).Interface())
+		}
+		return append(dst, ']')
+	case reflect.Map:
+		if rv.Type().Key().Kind() == reflect.String {
+			m := make(map[string]any, rv.Len())
+			for it := rv.MapRange(); it.Next(); {
+				m[it.Key().String()] = it.Value().Interface()
+			}
+			return appendJSONValue(dst, m)
+		}
+	case reflect.String:
+		return appendQuoted(dst, rv.String())
+	}
+	return append(dst, "null"...)
+}
+
+// appendFloat formats f as encoding/json does.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	abs, format := math.Abs(f), byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' { // clean up e-09 to e-9
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
