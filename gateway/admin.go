@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/policies"
 )
 
@@ -49,4 +51,38 @@ func (g *Gateway) adminPolicy(ctx *fasthttp.RequestCtx) {
 	b, _ := jsonx.Marshal(st)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
+}
+
+// adminSpend answers GET /admin/spend?from=DAY&to=DAY&group_by=LIST&format=csv|json
+// &report=spend|economics&forecast_days=N with the same export as `switchyard spend
+// export`, read from this gateway's ledger.
+func (g *Gateway) adminSpend(ctx *fasthttp.RequestCtx) {
+	if !requireMethod(ctx, "GET") {
+		return
+	}
+	if err := g.adminAuth(ctx); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if g.meter.store == nil {
+		writeError(ctx, apierr.BadRequest("no_ledger", "", "this gateway keeps no ledger (metering.ledger is none)"))
+		return
+	}
+	a := ctx.QueryArgs()
+	days, _ := a.GetUint("forecast_days")
+	q, err := metering.ExportRequest{From: string(a.Peek("from")), To: string(a.Peek("to")),
+		GroupBy: string(a.Peek("group_by")), Format: string(a.Peek("format")), Report: string(a.Peek("report")),
+		ForecastDays: days}.Parse()
+	if err != nil {
+		writeError(ctx, apierr.BadRequest("invalid_value", "", err.Error()))
+		return
+	}
+	var buf bytes.Buffer
+	if err := g.meter.store.Export(ctx, q, &buf); err != nil {
+		g.log.Error("spend export failed", "error", err.Error())
+		writeError(ctx, apierr.Internal("the spend export failed"))
+		return
+	}
+	ctx.SetContentType(q.ContentType())
+	ctx.SetBody(buf.Bytes())
 }

@@ -153,3 +153,54 @@ models: [{name: gpt-4o-mini, provider: openai}]
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+func TestAdminSpendExportsTheLedger(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{})
+	ledger := filepath.Join(t.TempDir(), "ledger.db")
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+admin_key_env: ADMIN
+metering: {ledger: "sqlite:%s", writer: {flush_interval: 20ms}}
+providers: [{name: openai, base_url: %s}]
+models: [{name: gpt-4o-mini, provider: openai}]
+keys:
+  - {name: web, key_env: WEB, team: growth, feature: search, allow_attribution_headers: true}
+`, ledger, up.URL), map[string]string{"ADMIN": "adm", "WEB": "k1"})
+	for i, feature := range []string{"search", "search", "chat"} {
+		r := g.Post(t, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
+			"Authorization", "Bearer k1", "X-Switchyard-Feature", feature, "X-Request-Id", fmt.Sprint("spend-", i))
+		if r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	ledgerEvents(t, ledger, 3)
+	day := time.Now().UTC().Format(time.DateOnly)
+	next := time.Now().UTC().Add(24 * time.Hour).Format(time.DateOnly)
+	get := func(query, auth string) testutil.Response {
+		req, _ := http.NewRequest("GET", g.URL+"/admin/spend?"+query, nil)
+		req.Header.Set("Authorization", auth)
+		return g.Do(t, req)
+	}
+	if r := get("from="+day+"&to="+next, "Bearer k1"); r.Status != 401 {
+		t.Fatalf("a gateway key reached the admin route: %d", r.Status)
+	}
+	r := get("from="+day+"&to="+next+"&group_by=feature&format=csv", "Bearer adm")
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n")
+	var chat, search string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "group,chat,"):
+			chat = l
+		case strings.HasPrefix(l, "group,search,"):
+			search = l
+		}
+	}
+	if !strings.HasPrefix(chat, "group,chat,1,") || !strings.HasPrefix(search, "group,search,2,") {
+		t.Fatalf("csv:\n%s", r.Body)
+	}
+	if r := get("from="+day+"&to="+day, "Bearer adm"); r.Status != 400 {
+		t.Fatalf("an empty range got %d", r.Status)
+	}
+}

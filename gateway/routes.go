@@ -35,6 +35,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	case "/admin/policy":
 		g.adminPolicy(ctx)
 		return
+	case "/admin/spend":
+		g.adminSpend(ctx)
+		return
 	default:
 		if bytes.HasPrefix(path, []byte("/v1/models/")) {
 			rec = g.getModel(ctx, path[len("/v1/models/"):])

@@ -24,6 +24,7 @@ const usage = `usage:
                                                       show how a request would be routed, sending nothing
   switchyard spend export --ledger URL --from DAY --to DAY [--group-by LIST] [--format csv|json]
                                                       export per-feature spend from the cost ledger
+  switchyard prompt render|diff|lock|check ...          work with prompt files (see switchyard prompt)
   switchyard version                                  print the version
 `
 
@@ -41,6 +42,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return policyCmd(args[1:], getenv, stdout, stderr)
 	case "spend":
 		return spendExport(args[1:], getenv, stdout, stderr)
+	case "prompt":
+		return promptCmd(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchyard", gateway.Version)
 		return 0

@@ -49,9 +49,15 @@ func spendExport(args []string, getenv func(string) string, stdout, stderr io.Wr
 		}
 		return 2
 	}
-	q, err := parseSpendFlags(*ledger, *fromS, *toS, *groupBy, *format, *report)
+	if *ledger == "" {
+		fmt.Fprintln(stderr, "switchyard spend export: --ledger is required (or set SWITCHYARD_LEDGER)")
+		fs.Usage()
+		return 2
+	}
+	q, err := metering.ExportRequest{From: *fromS, To: *toS, GroupBy: *groupBy, Format: *format,
+		Report: *report, ForecastDays: *forecastDays}.Parse()
 	if err != nil {
-		fmt.Fprintln(stderr, "switchyard spend export:", err)
+		fmt.Fprintln(stderr, "switchyard spend export: --"+err.Error())
 		fs.Usage()
 		return 2
 	}
@@ -63,59 +69,10 @@ func spendExport(args []string, getenv func(string) string, stdout, stderr io.Wr
 		return 1
 	}
 	defer store.Close()
-	if err := writeSpend(ctx, store, q, *format, *report, *forecastDays, stdout); err != nil {
+	if err := store.Export(ctx, q, stdout); err != nil {
 		fmt.Fprintln(stderr, "switchyard spend export:", err)
 		return 1
 	}
 	return 0
 }
 
-// parseSpendFlags validates the flags into a query.
-func parseSpendFlags(ledger, fromS, toS, groupBy, format, report string) (metering.SpendQuery, error) {
-	var q metering.SpendQuery
-	if ledger == "" {
-		return q, errors.New("--ledger is required (or set SWITCHYARD_LEDGER)")
-	}
-	if format != "csv" && format != "json" {
-		return q, fmt.Errorf("--format %q: want csv or json", format)
-	}
-	if report != "spend" && report != "economics" {
-		return q, fmt.Errorf("--report %q: want spend or economics", report)
-	}
-	var err error
-	if q.From, err = time.Parse(time.DateOnly, fromS); err != nil {
-		return q, fmt.Errorf("--from %q: want YYYY-MM-DD", fromS)
-	}
-	if q.To, err = time.Parse(time.DateOnly, toS); err != nil {
-		return q, fmt.Errorf("--to %q: want YYYY-MM-DD", toS)
-	}
-	if !q.To.After(q.From) {
-		return q, fmt.Errorf("--to %s must be after --from %s (--to is exclusive)", toS, fromS)
-	}
-	if q.GroupBy, err = metering.ParseGroupBy(groupBy); err != nil {
-		return q, fmt.Errorf("--group-by: %w", err)
-	}
-	return q, nil
-}
-
-// writeSpend runs the report and writes it in the chosen format.
-func writeSpend(ctx context.Context, store *metering.SQLStore, q metering.SpendQuery, format, report string, forecastDays int, w io.Writer) error {
-	if report == "economics" {
-		rep, err := store.Economics(ctx, metering.EconomicsQuery{From: q.From, To: q.To, ForecastDays: forecastDays})
-		if err != nil {
-			return err
-		}
-		if format == "json" {
-			return rep.WriteJSON(w)
-		}
-		return rep.WriteCSV(w)
-	}
-	rep, err := store.Spend(ctx, q)
-	if err != nil {
-		return err
-	}
-	if format == "json" {
-		return rep.WriteJSON(w)
-	}
-	return rep.WriteCSV(w)
-}
