@@ -19,6 +19,7 @@ type fields struct {
 	hasImages    bool
 	user         string
 	metadata     jsonx.Result // the metadata object, if any
+	prompt       jsonx.Result // the prompt reference object, if any
 }
 
 // readFields fills f from a body already known to be a valid JSON object. The strings it
@@ -50,6 +51,8 @@ func readFields(body []byte) (f fields, err error) {
 			if v.IsObject() {
 				f.metadata = v
 			}
+		case "prompt":
+			f.prompt = v
 		}
 		return true
 	})

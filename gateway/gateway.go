@@ -38,6 +38,8 @@ type Gateway struct {
 	meter   *meter
 	limits  *limits            // nil without rate limit rules
 	policy  *policies.Reloader // nil without a policy file
+	prompts atomic.Pointer[policies.Registry]
+	promptR *policies.Reloader // nil without a prompts directory
 	stop    context.CancelFunc // stops the policy watcher
 	keys    *keyring
 	ids     *idSource
@@ -84,6 +86,16 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	g.router = router.New(router.Config{})
 	if err := g.loadPolicy(); err != nil {
 		return nil, err
+	}
+	if cfg.Prompts != "" {
+		r, err := policies.NewPromptReloader(cfg.Prompts, func(reg *policies.Registry) error {
+			g.prompts.Store(reg)
+			return nil
+		}, log)
+		if err != nil {
+			return nil, err
+		}
+		g.promptR = r
 	}
 	g.srv = &fasthttp.Server{
 		Handler:                       g.handle,
@@ -146,18 +158,25 @@ func (g *Gateway) PolicyVersion() string { return g.plan.Load().snap.Version }
 
 // ReloadPolicy re-reads the policy file now (SIGHUP). Without a policy file it does nothing.
 func (g *Gateway) ReloadPolicy() error {
-	if g.policy == nil {
-		return nil
+	var errs []error
+	if g.policy != nil {
+		errs = append(errs, g.policy.Reload())
 	}
-	return g.policy.Reload()
+	if g.promptR != nil {
+		errs = append(errs, g.promptR.Reload())
+	}
+	return errors.Join(errs...)
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a clean shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stop = cancel
 	if g.policy != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		g.stop = cancel
 		go g.policy.Watch(ctx, 0)
+	}
+	if g.promptR != nil {
+		go g.promptR.Watch(ctx, 0)
 	}
 	close(g.ready)
 	var err error

@@ -88,6 +88,7 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 	ev := &metering.Event{
 		RequestID: rid, Time: start, Key: rec.principal.Key, Team: rec.principal.Team, Feature: rec.principal.Feature,
 		User: rec.user, Route: rec.route, PolicyVersion: rec.policy,
+		PromptID: rec.promptID, PromptVersion: rec.promptVersion,
 		RequestedModel: rec.priceRequested, ServedModel: rec.priceServed, Provider: rec.provider,
 		Cache: metering.CacheMiss, Tokens: tokens, UsageSource: source,
 		LatencyMS: latency.Milliseconds(), TTFTMS: ttft.Milliseconds(),

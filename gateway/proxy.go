@@ -41,6 +41,9 @@ type record struct {
 	tokens                      int64                 // metered total, for settling limits
 	promptTokens                int64                 // tokenizer estimate, when computed
 	reservation                 *metering.Reservation // held against rate limits
+	promptID, promptVersion     string
+	prompt                      *usedPrompt
+	body                        []byte // the rendered body, when a prompt replaced the client's
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -59,6 +62,11 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		return rec
 	}
 	pr, f, err := g.admit(ctx, op, &rec)
+	if err == nil && op == provider.OpChat && wantsPrompt(ctx, &f) {
+		if err = g.renderPrompt(ctx, &f, &rec, &pr.Body); err == nil {
+			pr.ClientModel, pr.Stream, pr.IncludeUsage = f.model, f.stream, f.stream && f.includeUsage
+		}
+	}
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
@@ -127,7 +135,7 @@ func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provid
 	if err != nil {
 		return provider.Request{}, f, err
 	}
-	if f.model == "" {
+	if f.model == "" && !wantsPrompt(ctx, &f) {
 		return provider.Request{}, f, apierr.MissingParam("model")
 	}
 	rec.model = f.model
@@ -195,4 +203,18 @@ func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.Response.Header.Set("X-Switchyard-Model", rec.served)
 	ctx.Response.Header.Set("X-Switchyard-Deployment", rec.deployment)
 	ctx.Response.Header.Set("X-Switchyard-Policy", rec.policy)
+	if rec.promptID != "" {
+		ctx.Response.Header.Set("X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
+	}
+}
+
+// finish meters a request that has ended, settles its rate-limit reservation and reports
+// its outcome to the prompt rollback guard. body is the request body when still valid.
+func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {
+	if rec.body != nil {
+		body = rec.body
+	}
+	g.meter.event(rec, rid, start, latency, ttft, us, body)
+	g.settle(rec)
+	observePrompt(rec)
 }

@@ -52,8 +52,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		rec.status = ctx.Response.StatusCode()
 	}
 	d := time.Since(start)
-	g.meter.event(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
-	g.settle(&rec)
+	g.finish(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
 	g.logRequest(ctx, rid, &rec, d)
 }
 

@@ -300,9 +300,8 @@ func (r *relay) Close() error {
 		r.rec.usage = r.dec.Usage()
 		d := time.Since(r.started)
 		r.health.Done(r.outcome(), r.firstAt, d)
-		r.g.meter.event(&r.rec, r.rid, r.started, d, r.firstAt,
+		r.g.finish(&r.rec, r.rid, r.started, d, r.firstAt,
 			usageState{complete: r.complete, promptTokens: r.promptTokens, text: r.text}, nil)
-		r.g.settle(&r.rec)
 		r.text.Reset()
 		streamTextPool.Put(r.text)
 		if r.endErr != nil && r.rec.errCode == "" {

@@ -24,23 +24,63 @@ type Status struct {
 // that fails to load or apply is rejected and logged with file:line; the last good
 // snapshot keeps serving. Reloads are serialised; Status is safe to read concurrently.
 type Reloader struct {
-	path   string
-	opts   Options
-	apply  func(*Snapshot) error
+	what   string // "policy" or "prompts", for logs
+	read   func() ([]Source, error)
+	vers   func([]Source) string
+	load   func([]Source) (*Status, error) // compile and apply; the Status of what now serves
 	log    *slog.Logger
 	mu     sync.Mutex
 	last   string // version of the sources last seen, valid or not
 	status atomic.Pointer[Status]
 }
 
-// NewReloader loads path once (which must succeed) and applies it.
+// NewReloader loads the policy at path once (which must succeed) and applies it.
 func NewReloader(path string, opts Options, apply func(*Snapshot) error, log *slog.Logger) (*Reloader, error) {
-	r := &Reloader{path: path, opts: opts, apply: apply, log: log}
+	r := &Reloader{what: "policy", log: log,
+		read: func() ([]Source, error) { return Read(path) },
+		vers: Version,
+		load: func(srcs []Source) (*Status, error) {
+			snap, err := Compile(srcs, opts)
+			if err == nil {
+				err = apply(snap)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &Status{Version: snap.Version, LoadedAt: snap.LoadedAt, Sources: snap.Sources}, nil
+		}}
+	return r, r.start()
+}
+
+// NewPromptReloader loads the prompt directory once (which must succeed) and applies
+// it; each reload keeps the rollback state of the registry it replaces.
+func NewPromptReloader(dir string, apply func(*Registry) error, log *slog.Logger) (*Reloader, error) {
+	var current *Registry
+	r := &Reloader{what: "prompts", log: log,
+		read: func() ([]Source, error) { return ReadPrompts(dir) },
+		vers: func(srcs []Source) string { return PromptsVersion(dir, srcs) },
+		load: func(srcs []Source) (*Status, error) {
+			reg, err := CompilePrompts(dir, srcs)
+			if err != nil {
+				return nil, err
+			}
+			reg.KeepRollbacks(current)
+			if err := apply(reg); err != nil {
+				return nil, err
+			}
+			current = reg
+			names := make([]string, len(srcs))
+			for i, s := range srcs {
+				names[i] = s.Name
+			}
+			return &Status{Version: reg.Version(), LoadedAt: time.Now(), Sources: names}, nil
+		}}
+	return r, r.start()
+}
+
+func (r *Reloader) start() error {
 	r.status.Store(&Status{})
-	if err := r.Reload(); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return r.Reload()
 }
 
 // Status returns the current status (do not modify it).
@@ -51,28 +91,24 @@ func (r *Reloader) Status() *Status { return r.status.Load() }
 func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	srcs, err := Read(r.path)
+	srcs, err := r.read()
 	if err != nil {
 		return r.reject("", err)
 	}
-	v := Version(srcs)
+	v := r.vers(srcs)
 	if v == r.last {
 		return nil
 	}
 	r.last = v
-	snap, err := Compile(srcs, r.opts)
-	if err == nil {
-		err = r.apply(snap)
-	}
+	st, err := r.load(srcs)
 	if err != nil {
 		return r.reject(v, err)
 	}
 	old := r.status.Load()
-	st := &Status{Version: snap.Version, LoadedAt: snap.LoadedAt, Sources: snap.Sources,
-		Reloads: old.Reloads + 1, Rejected: old.Rejected}
+	st.Reloads, st.Rejected = old.Reloads+1, old.Rejected
 	r.status.Store(st)
 	if r.log != nil {
-		r.log.Info("policy loaded", "version", snap.Version, "sources", snap.Sources)
+		r.log.Info(r.what+" loaded", "version", st.Version, "sources", st.Sources)
 	}
 	return nil
 }
@@ -84,7 +120,7 @@ func (r *Reloader) reject(version string, err error) error {
 	st.LastError, st.LastErrorAt = err.Error(), time.Now()
 	r.status.Store(&st)
 	if r.log != nil && old.Version != "" {
-		r.log.Error("policy rejected; the previous version keeps serving", "serving", old.Version,
+		r.log.Error(r.what+" rejected; the previous version keeps serving", "serving", old.Version,
 			"rejected", version, "error", err.Error())
 	}
 	return err

@@ -37,9 +37,10 @@ func policyCmd(args []string, getenv func(string) string, stdout, stderr io.Writ
 func policyCheck(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "gateway config whose providers the policy may name")
+	cfgPath := fs.String("config", "", "gateway config whose providers the policy may name (and whose prompts are checked)")
+	promptsDir := fs.String("prompts", "", "prompt registry directory to check as well")
 	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: switchyard policy check [--config FILE] FILE|DIR")
+		fmt.Fprintln(stderr, "usage: switchyard policy check [--config FILE] [--prompts DIR] FILE|DIR")
 		return 2
 	}
 	opts := policies.Options{}
@@ -53,18 +54,25 @@ func policyCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 		for _, p := range cfg.Providers {
 			opts.Providers[p.Name] = true
 		}
+		if *promptsDir == "" {
+			*promptsDir = cfg.Prompts
+		}
 	}
 	snap, err := policies.Load(fs.Arg(0), opts)
 	if err != nil {
-		var es yamlx.Errors
-		if errors.As(err, &es) {
-			for _, e := range es {
-				fmt.Fprintln(stderr, e)
-			}
-		} else {
-			fmt.Fprintln(stderr, err)
-		}
+		printErrors(stderr, err)
 		return 1
+	}
+	if *promptsDir != "" {
+		reg, err := policies.LoadPrompts(*promptsDir)
+		if err != nil {
+			printErrors(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "ok: prompts %s, %d prompts\n", reg.Version(), len(reg.IDs()))
+		for _, w := range reg.Warnings() {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 	}
 	models := 0
 	for n, m := range snap.Models {
@@ -74,6 +82,18 @@ func policyCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "ok: policy %s, %d files, %d models, %d routes\n", snap.Version, len(snap.Sources), models, len(snap.Routes))
 	return 0
+}
+
+// printErrors prints file:line problems one per line.
+func printErrors(w io.Writer, err error) {
+	var es yamlx.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
 }
 
 // lenientEnv lets a config load for checking without its secrets in the environment.

@@ -35,6 +35,9 @@ type Config struct {
 	// see docs/policies.md), reloaded when it changes and on SIGHUP. Relative paths are
 	// relative to the config file. Default none (the models list routes).
 	Policy string `yaml:"policy"`
+	// Prompts is a prompt registry directory (prompt files, pins.yaml, prompts.lock; see
+	// docs/prompts.md), reloaded like the policy. Relative to the config file. Default none.
+	Prompts string `yaml:"prompts"`
 	// Keys are the gateway keys clients authenticate with. With none, authentication is
 	// off (the embedded default); with any, every /v1 request needs one.
 	Keys []Key `yaml:"keys"`

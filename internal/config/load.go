@@ -140,6 +140,9 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 	if c.Policy != "" && !filepath.IsAbs(c.Policy) && c.file != "" {
 		c.Policy = filepath.Join(filepath.Dir(c.file), c.Policy)
 	}
+	if c.Prompts != "" && !filepath.IsAbs(c.Prompts) && c.file != "" {
+		c.Prompts = filepath.Join(filepath.Dir(c.file), c.Prompts)
+	}
 	names := map[string]bool{}
 	for i, m := range c.Models {
 		line := lineOf(root, "models", strconv.Itoa(i))
