@@ -75,4 +75,3 @@ func spendExport(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	return 0
 }
-
