@@ -99,7 +99,7 @@ func TestADisabledTelemetryDoesNothing(t *testing.T) {
 }
 
 // BenchmarkRequest is the telemetry cost of one gateway request (see gatewayRequest):
-// off, on with 10% of traces sampled, and on with every trace sampled. Spans go through
+// off, on with no trace sampled (metrics only), with 10% and with every trace sampled. Spans go through
 // the batch processor over OTLP/HTTP to an in-process sink that discards them unread
 // (so B/op and allocs/op count the exporting side, not a collector's decoding), and
 // Prometheus is on. The export runs on the SDK's goroutine; its CPU counts in ns/op only
@@ -111,6 +111,7 @@ func BenchmarkRequest(b *testing.B) {
 		on    bool
 	}{
 		{"disabled", 0, false},
+		{"sampling=0", 0, true}, // metrics only: the floor of an enabled gateway
 		{"sampling=0.1", 0.1, true},
 		{"sampling=1.0", 1, true},
 	} {
