@@ -18,6 +18,7 @@ import (
 // is going, for a stream) to the client; otherwise nothing was sent and class says
 // whether the router may try again.
 type attemptResult struct {
+	status     int // the upstream's HTTP status; 0 when none came
 	err        *apierr.Error
 	class      router.Class
 	retryAfter time.Duration
@@ -33,28 +34,40 @@ func (g *Gateway) attempt(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *
 	}
 	req := fasthttp.AcquireRequest()
 	buildUpstreamRequest(ctx, req, out)
+	span := g.startAttempt(rec, t, c, pr, rec.attempts, req)
 	resp := fasthttp.AcquireResponse()
 	c.Health.Start()
 	start := time.Now()
 	if pr.Stream {
-		return g.attemptStream(ctx, rec, t, pr, c, req, resp, start)
+		rec.tr.attempt = span // a relay that takes the stream ends it
+		res := g.attemptStream(ctx, rec, t, pr, c, req, resp, start)
+		if res.err != nil {
+			endAttempt(span, res.status, res.err, provider.Usage{})
+		}
+		return res
 	}
 	defer fasthttp.ReleaseResponse(resp)
 	err := t.client.Do(req, resp, g.nonStreamTimeout())
 	fasthttp.ReleaseRequest(req)
-	if err != nil {
-		return failed(c, start, err)
+	var res attemptResult
+	switch {
+	case err != nil:
+		res = failed(c, start, err)
+	case resp.StatusCode() >= 300:
+		res = upstreamError(c, start, t, resp)
+	default:
+		if err := g.writeAnswer(ctx, rec, t, pr, resp); err != nil {
+			c.Health.Done(router.Failure, 0, 0)
+			res = attemptResult{err: classify(err), status: resp.StatusCode()}
+			break
+		}
+		d := time.Since(start)
+		c.Health.Done(router.Success, d, d)
+		endAttempt(span, resp.StatusCode(), nil, rec.usage)
+		return attemptResult{}
 	}
-	if resp.StatusCode() >= 300 {
-		return upstreamError(c, start, t, resp)
-	}
-	if err := g.writeAnswer(ctx, rec, t, pr, resp); err != nil {
-		c.Health.Done(router.Failure, 0, 0)
-		return attemptResult{err: classify(err)}
-	}
-	d := time.Since(start)
-	c.Health.Done(router.Success, d, d)
-	return attemptResult{}
+	endAttempt(span, res.status, res.err, provider.Usage{})
+	return res
 }
 
 // nonStreamTimeout bounds a non-streamed call: its headers come with the whole answer,
@@ -86,7 +99,7 @@ func upstreamError(c *router.Candidate, start time.Time, t *target, resp *fastht
 	}
 	d := time.Since(start)
 	c.Health.Done(outcome, d, d)
-	return attemptResult{err: e, class: class, retryAfter: parseRetryAfter(ra)}
+	return attemptResult{status: resp.StatusCode(), err: e, class: class, retryAfter: parseRetryAfter(ra)}
 }
 
 // transportClass maps a failed call to an error class; 0 means do not retry.

@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/internal/mock"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/policies"
 	"github.com/switchyard/switchyard/router"
@@ -37,6 +38,7 @@ type Gateway struct {
 	router  *router.Router
 	meter   *meter
 	limits  *limits            // nil without rate limit rules
+	tel     *telemetry.Telemetry
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
@@ -73,13 +75,20 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
-		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client}
+		host, port := telemetry.ServerAddress(pc.BaseURL)
+		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client, host: host, port: port}
 	}
 	m, err := newMeter(context.Background(), cfg.Metering, log)
 	if err != nil {
 		return nil, fmt.Errorf("metering: %w", err)
 	}
 	g.meter = m
+	if g.tel, err = telemetry.New(context.Background(), cfg.Telemetry, log); err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if err := g.observeGauges(); err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
 	if g.limits, err = newLimits(cfg, log); err != nil {
 		return nil, fmt.Errorf("rate limits: %w", err)
 	}
@@ -227,6 +236,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, merr)
 	}
 	g.limits.close()
+	if terr := g.tel.Shutdown(lctx); terr != nil {
+		g.log.Warn("telemetry flush at shutdown incomplete", "error", terr.Error())
+	}
 	for _, m := range g.mocks {
 		_ = m.Close()
 	}

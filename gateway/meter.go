@@ -63,9 +63,9 @@ type usageState struct {
 }
 
 // event builds, prices and records the cost event for a finished request.
-func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {
+func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) *metering.Event {
 	if rec.provider == "" {
-		return // rejected before routing: nothing was asked of a provider
+		return nil // rejected before routing: nothing was asked of a provider
 	}
 	prompt := us.promptTokens
 	if prompt == 0 {
@@ -90,19 +90,19 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 		User: rec.user, Route: rec.route, PolicyVersion: rec.policy,
 		PromptID: rec.promptID, PromptVersion: rec.promptVersion,
 		RequestedModel: rec.priceRequested, ServedModel: rec.priceServed, Provider: rec.provider,
-		Cache: metering.CacheMiss, Tokens: tokens, UsageSource: source,
+		Cache: rec.cache, Tokens: tokens, UsageSource: source,
 		LatencyMS: latency.Milliseconds(), TTFTMS: ttft.Milliseconds(),
 		Status: rec.status, ErrorCode: rec.errCode, Stream: rec.stream,
 	}
 	m.pricer.Price(ev)
 	rec.cost, rec.savings, rec.unpriced = ev.Cost, ev.Savings, ev.Unpriced
 	rec.tokens = tokens.Input + tokens.Output
-	if m.ledger == nil {
-		return
+	if m.ledger != nil {
+		if err := m.ledger.Append(ev); err != nil {
+			m.log.Error("cost event not recorded", "request_id", rid, "error", err.Error())
+		}
 	}
-	if err := m.ledger.Append(ev); err != nil {
-		m.log.Error("cost event not recorded", "request_id", rid, "error", err.Error())
-	}
+	return ev
 }
 
 func (m *meter) estimate(rec *record, body []byte) int64 {

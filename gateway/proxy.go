@@ -44,6 +44,9 @@ type record struct {
 	promptID, promptVersion     string
 	prompt                      *usedPrompt
 	body                        []byte // the rendered body, when a prompt replaced the client's
+	kind                        string // the serving provider's kind
+	cache                       metering.CacheOutcome
+	tr                          traced
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -61,6 +64,8 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 	if !requireMethod(ctx, "POST") {
 		return rec
 	}
+	rec.cache = metering.CacheNone
+	g.startTrace(ctx, op, ctx.Response.Header.Peek(headerRequestID), &rec)
 	pr, f, err := g.admit(ctx, op, &rec)
 	if err == nil && op == provider.OpChat && wantsPrompt(ctx, &f) {
 		if err = g.renderPrompt(ctx, &f, &rec, &pr.Body); err == nil {
@@ -71,7 +76,9 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
+	span := rec.tr.span.Child("switchyard.policy")
 	sel, err := g.route(ctx, g.plan.Load(), &pr, &f, &rec)
+	span.End()
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
@@ -90,7 +97,7 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		if pr.Model == "" {
 			pr.Model, rec.served = pr.ClientModel, pr.ClientModel
 		}
-		rec.upstream = pr.Model
+		rec.upstream, rec.kind = pr.Model, g.targets[c.Provider].kind
 		rec.priceServed = g.meter.priceModel(rec.served, pr.Model, time.Now())
 		res := g.attempt(ctx, &rec, g.targets[c.Provider], &pr, c)
 		if res.err == nil {
@@ -104,6 +111,11 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		if !ok {
 			rec.errCode = writeError(ctx, res.err).Code
 			return rec
+		}
+		if next.Candidate == c {
+			rec.tr.retries++
+		} else {
+			rec.tr.falls++
 		}
 		sel.dec = next
 		if wait > 0 {
@@ -189,6 +201,7 @@ func (g *Gateway) writeAnswer(ctx *fasthttp.RequestCtx, rec *record, t *target, 
 		return err
 	}
 	rec.usage = usage
+	rec.tr.span.SetResponseBody(body)
 	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
 	g.setRouteHeaders(ctx, rec)
 	ctx.SetStatusCode(resp.StatusCode())
@@ -214,7 +227,8 @@ func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft
 	if rec.body != nil {
 		body = rec.body
 	}
-	g.meter.event(rec, rid, start, latency, ttft, us, body)
+	ev := g.meter.event(rec, rid, start, latency, ttft, us, body)
 	g.settle(rec)
 	observePrompt(rec)
+	g.endTrace(rec, ev, start, ttft)
 }

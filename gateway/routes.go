@@ -25,6 +25,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		rec = g.proxy(ctx, provider.OpEmbedding)
 	case "/v1/models", "/models":
 		rec = g.listModels(ctx)
+	case "/metrics":
+		g.serveMetrics(ctx)
+		return
 	case "/healthz":
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(`{"status":"ok"}`)

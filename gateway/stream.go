@@ -298,6 +298,11 @@ func (r *relay) Close() error {
 		r.st.Close()
 		fasthttp.ReleaseResponse(r.resp)
 		r.rec.usage = r.dec.Usage()
+		if r.complete {
+			endAttempt(r.rec.tr.attempt, 200, nil, r.rec.usage)
+		} else {
+			endAttempt(r.rec.tr.attempt, 200, apierr.New(200, "", r.rec.errCode, "", ""), r.rec.usage)
+		}
 		d := time.Since(r.started)
 		r.health.Done(r.outcome(), r.firstAt, d)
 		r.g.finish(&r.rec, r.rid, r.started, d, r.firstAt,

@@ -12,4 +12,6 @@ type target struct {
 	kind   string
 	tr     provider.Translator
 	client *upstream.Client
+	host   string // server address and port, for telemetry
+	port   int
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/metering"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	RateLimits RateLimits `yaml:"rate_limits"`
 	// Redis is the shared state server replicas use (rate limits with store: redis).
 	Redis Redis `yaml:"redis"`
+	// Telemetry configures OpenTelemetry traces, metrics, cost-event logs and the
+	// Prometheus /metrics endpoint (see docs/telemetry.md). Default off.
+	Telemetry telemetry.Config `yaml:"telemetry"`
 
 	// file is where the config came from ("" for the embedded default).
 	file string
@@ -208,6 +212,7 @@ func (c *Config) Defaults() {
 		c.RateLimits.Store = "memory"
 	}
 	c.RateLimits.Redis.Defaults()
+	c.Telemetry.Defaults()
 	for i := range c.RateLimits.Rules {
 		c.RateLimits.Rules[i].Defaults()
 	}

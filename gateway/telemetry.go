@@ -1,0 +1,125 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
+	"github.com/switchyard/switchyard/metering"
+	"github.com/switchyard/switchyard/router"
+)
+
+// traced is a request's telemetry state, carried in its record (the relay copies it).
+// With telemetry off every field stays zero and every call below returns at once.
+type traced struct {
+	ctx     context.Context
+	span    *telemetry.RequestSpan
+	attempt telemetry.AttemptSpan // the attempt that answered, ended by the relay for streams
+	retries int
+	falls   int
+}
+
+// startTrace opens the request's server span, continuing the client's trace context.
+func (g *Gateway) startTrace(ctx *fasthttp.RequestCtx, op provider.Op, rid []byte, rec *record) {
+	if !g.tel.Enabled() {
+		return
+	}
+	c := g.tel.Extract(context.Background(), func(k string) string { return string(ctx.Request.Header.Peek(k)) })
+	rec.tr.ctx, rec.tr.span = g.tel.StartRequest(c, telemetry.RequestInfo{Operation: telemetry.Operation(op), RequestID: string(rid)})
+	rec.tr.span.SetRequestBody(ctx.PostBody())
+}
+
+// startAttempt opens a client span for one upstream call and injects its trace context
+// into the upstream request.
+func (g *Gateway) startAttempt(rec *record, t *target, c *router.Candidate, pr *provider.Request, n int, req *fasthttp.Request) telemetry.AttemptSpan {
+	if rec.tr.span == nil {
+		return telemetry.AttemptSpan{}
+	}
+	a := rec.tr.span.StartAttempt(telemetry.AttemptInfo{Attempt: n, Provider: telemetry.ProviderName(t.kind),
+		ProviderConfig: t.name, Deployment: c.ID, Model: pr.Model, ServerAddress: t.host, ServerPort: t.port, Stream: pr.Stream})
+	a.Inject(func(k, v string) { req.Header.Set(k, v) })
+	return a
+}
+
+// endAttempt closes an attempt's span with its outcome.
+func endAttempt(a telemetry.AttemptSpan, status int, err *apierr.Error, usage provider.Usage) {
+	res := telemetry.AttemptResult{StatusCode: status, Usage: usage}
+	if err != nil {
+		res.ErrorType = err.Code
+	}
+	a.End(res)
+}
+
+// endTrace closes the request span with everything the request did, and publishes the
+// cost event as telemetry.
+func (g *Gateway) endTrace(rec *record, ev *metering.Event, start time.Time, ttft time.Duration) {
+	if rec.tr.span == nil {
+		return
+	}
+	if ev != nil {
+		g.tel.EmitCostEvent(rec.tr.ctx, costEvent(ev, rec.deployment))
+	}
+	res := telemetry.Result{StatusCode: rec.status, ErrorType: rec.errCode, RequestModel: rec.model,
+		ResponseModel: rec.upstream, Provider: telemetry.ProviderName(rec.kind), Stream: rec.stream, Usage: rec.usage,
+		Feature: rec.principal.Feature, Team: rec.principal.Team, Key: rec.principal.Key, Route: rec.route,
+		PolicyVersion: rec.policy, PromptID: rec.promptID, PromptVersion: rec.promptVersion, Deployment: rec.deployment,
+		CacheOutcome: string(rec.cache), Retries: rec.tr.retries, Fallbacks: rec.tr.falls,
+		CostPicoUSD: int64(rec.cost), SavingsPicoUSD: int64(rec.savings)}
+	if ev != nil {
+		res.UsageSource = string(ev.UsageSource)
+	}
+	if ttft > 0 {
+		res.FirstTokenAt = start.Add(ttft)
+	}
+	rec.tr.span.End(res)
+}
+
+func costEvent(ev *metering.Event, deployment string) *telemetry.CostEvent {
+	return &telemetry.CostEvent{RequestID: ev.RequestID, Time: ev.Time, Key: ev.Key, Team: ev.Team, Feature: ev.Feature,
+		User: ev.User, Route: ev.Route, PolicyVersion: ev.PolicyVersion, PromptID: ev.PromptID, PromptVersion: ev.PromptVersion,
+		RequestedModel: ev.RequestedModel, ServedModel: ev.ServedModel, Provider: ev.Provider, Deployment: deployment,
+		CacheOutcome: string(ev.Cache), InputTokens: ev.Tokens.Input, CachedInputTokens: ev.Tokens.CachedInput,
+		CacheWriteTokens: ev.Tokens.CacheWrite, OutputTokens: ev.Tokens.Output, ReasoningTokens: ev.Tokens.Reasoning,
+		UsageSource: string(ev.UsageSource), PriceVersion: ev.PriceVersion, CostPicoUSD: int64(ev.Cost),
+		CounterfactualPicoUSD: int64(ev.Counterfactual), SavingsPicoUSD: int64(ev.Savings), Unpriced: ev.Unpriced,
+		Status: ev.Status, ErrorCode: ev.ErrorCode, Stream: ev.Stream}
+}
+
+// observeGauges registers the callbacks for upstream health and ledger queue depth.
+func (g *Gateway) observeGauges() error {
+	err := g.tel.ObserveUpstreams(func(yield func(telemetry.UpstreamState) bool) {
+		g.health.mu.Lock()
+		states := make([]telemetry.UpstreamState, 0, len(g.health.byID))
+		for id, h := range g.health.byID {
+			states = append(states, telemetry.UpstreamState{Deployment: id, Circuit: h.State(), InFlight: h.InFlight()})
+		}
+		g.health.mu.Unlock()
+		for _, s := range states {
+			if !yield(s) {
+				return
+			}
+		}
+	})
+	if w, ok := g.meter.ledger.(*metering.Writer); ok {
+		err = errors.Join(err, g.tel.ObserveLedgerQueue(func() int64 { return int64(w.Stats().Queued) }))
+	}
+	return err
+}
+
+// serveMetrics answers GET /metrics in the Prometheus text format.
+func (g *Gateway) serveMetrics(ctx *fasthttp.RequestCtx) {
+	if !requireMethod(ctx, "GET") {
+		return
+	}
+	ct, err := g.tel.WriteMetrics(ctx)
+	if err != nil {
+		writeError(ctx, apierr.NotFound("/metrics (telemetry.prometheus is off)"))
+		return
+	}
+	ctx.SetContentType(ct)
+}
