@@ -37,7 +37,7 @@ type Gateway struct {
 	health  healthRegistry
 	router  *router.Router
 	meter   *meter
-	limits  *limits            // nil without rate limit rules
+	limits  *limits // nil without rate limit rules
 	tel     *telemetry.Telemetry
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
