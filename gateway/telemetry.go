@@ -123,3 +123,6 @@ func (g *Gateway) serveMetrics(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType(ct)
 }
+
+// FlushTelemetry exports every finished span and metric now (tests, diagnostics).
+func (g *Gateway) FlushTelemetry(ctx context.Context) error { return g.tel.ForceFlush(ctx) }
