@@ -27,6 +27,11 @@ type attemptResult struct {
 // attempt makes one upstream call to candidate c through t and, on success, answers
 // the client (or hands the stream to a relay). It records the outcome in c's health.
 func (g *Gateway) attempt(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, c *router.Candidate) attemptResult {
+	if pr.Op == provider.OpEmbedding && g.embeds != nil {
+		if params, inputs, ok := batchable(pr.Body); ok {
+			return g.attemptBatched(ctx, rec, t, pr, c, params, inputs)
+		}
+	}
 	out := outboundPool.Get().(*provider.Outbound)
 	defer func() { out.Reset(); outboundPool.Put(out) }()
 	if err := t.tr.Encode(pr, out); err != nil {

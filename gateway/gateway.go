@@ -39,6 +39,7 @@ type Gateway struct {
 	meter   *meter
 	limits  *limits // nil without rate limit rules
 	tel     *telemetry.Telemetry
+	embeds  *embedBatcher // nil unless batching.embeddings is enabled
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
@@ -88,6 +89,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	if err := g.observeGauges(); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if cfg.Batching.Embeddings.Enabled {
+		if g.embeds, err = newEmbedBatcher(g, cfg.Batching.Embeddings.Config); err != nil {
+			return nil, fmt.Errorf("batching: %w", err)
+		}
 	}
 	if g.limits, err = newLimits(cfg, log); err != nil {
 		return nil, fmt.Errorf("rate limits: %w", err)
@@ -226,6 +232,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		case <-time.After(5 * time.Second):
 			g.log.Error("streams did not end after being cut at the shutdown deadline")
 		}
+	}
+	if g.embeds != nil {
+		g.embeds.Close()
 	}
 	// The ledger gets its own deadline: events already accepted must be written even
 	// when the streams used up the shutdown time.

@@ -6,6 +6,7 @@ package config
 import (
 	"time"
 
+	"github.com/switchyard/switchyard/internal/microbatch"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
@@ -50,6 +51,8 @@ type Config struct {
 	RateLimits RateLimits `yaml:"rate_limits"`
 	// Redis is the shared state server replicas use (rate limits with store: redis).
 	Redis Redis `yaml:"redis"`
+	// Batching configures request merging (see docs/batching.md).
+	Batching Batching `yaml:"batching"`
 	// Telemetry configures OpenTelemetry traces, metrics, cost-event logs and the
 	// Prometheus /metrics endpoint (see docs/telemetry.md). Default off.
 	Telemetry telemetry.Config `yaml:"telemetry"`
@@ -149,6 +152,23 @@ type RateLimits struct {
 	Rules []metering.LimitConfig `yaml:"rules"`
 }
 
+// Batching configures request merging.
+type Batching struct {
+	// Embeddings merges concurrent small /v1/embeddings requests for the same deployment,
+	// model and parameters into one upstream call with an array input.
+	Embeddings EmbeddingsBatching `yaml:"embeddings"`
+}
+
+// EmbeddingsBatching is the embeddings micro-batch window.
+type EmbeddingsBatching struct {
+	// Enabled turns micro-batching on. A lone request then waits up to max_wait for
+	// company. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Config is the window: max_wait (5ms), max_items (64), max_tokens (8000),
+	// max_queue (4096), split_concurrency (8).
+	microbatch.Config `yaml:",inline"`
+}
+
 // Redis locates the shared Redis (or Valkey) server.
 type Redis struct {
 	// Addr is host:port. Default none (no Redis).
@@ -213,6 +233,7 @@ func (c *Config) Defaults() {
 	}
 	c.RateLimits.Redis.Defaults()
 	c.Telemetry.Defaults()
+	c.Batching.Embeddings.Config = c.Batching.Embeddings.Config.WithDefaults()
 	for i := range c.RateLimits.Rules {
 		c.RateLimits.Rules[i].Defaults()
 	}

@@ -194,6 +194,9 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			add(lineOf(root, "metering", "ledger"), "%v", err)
 		}
 	}
+	if err := c.Batching.Embeddings.Config.Validate(); err != nil {
+		add(lineOf(root, "batching", "embeddings"), "%v", err)
+	}
 	if err := c.Telemetry.Validate(); err != nil {
 		add(lineOf(root, "telemetry"), "%v", err)
 	}
