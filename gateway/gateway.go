@@ -39,7 +39,7 @@ type Gateway struct {
 	meter   *meter
 	limits  *limits // nil without rate limit rules
 	tel     *telemetry.Telemetry
-	embeds  *embedBatcher // nil unless batching.embeddings is enabled
+	embeds  *embedBatcher      // nil unless batching.embeddings is enabled
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
