@@ -17,7 +17,7 @@ var nearMisses = []struct{ category, a, b string }{
 	{"number", "What happens at 100 degrees celsius to water?", "What happens at 0 degrees celsius to water?"},
 	// names
 	{"name", "What is the capital of France?", "What is the capital of Germany?"},
-	{"name", "what is the capital of france", "what is the capital of spain"},
+	{"lowercase-name", "what is the capital of france", "what is the capital of spain"},
 	{"name", "Who wrote Hamlet?", "Who wrote Macbeth?"},
 	{"name", "Tell me about Barack Obama", "Tell me about Michelle Obama"},
 	{"name", "What is the population of Canada?", "What is the population of Australia?"},

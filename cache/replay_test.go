@@ -227,6 +227,9 @@ func TestReplayedStreamsLookLikeLiveOnes(t *testing.T) {
 					t.Fatal(err)
 				}
 				sameAnswer(t, readStream(t, replay), live)
+				if again, _, err := assemble(t, string(replay)); err != nil || string(again) != string(body) {
+					t.Fatalf("chunk size %d: replay does not assemble back to the entry:\n%s\n%s (%v)", size, again, body, err)
+				}
 				liveShapes := shapes(t, []byte(tt.live))
 				for s := range shapes(t, replay) {
 					if !liveShapes[s] {
@@ -330,5 +333,34 @@ func TestEmbeddingsAreNotReplayedAsStreams(t *testing.T) {
 	e := &Entry{Op: provider.OpEmbedding, Body: []byte(`{"object":"list","data":[]}`)}
 	if _, err := AppendSSE(nil, e, ReplayOptions{}); !errors.Is(err, ErrNotReplayable) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLegacyCompletionStreamRoundTrip(t *testing.T) {
+	head := `{"id":"cmpl-1","object":"text_completion","created":1,"model":"gpt-3.5-turbo-instruct","choices":[`
+	live := "data: " + head + `{"text":"Once upon","index":0,"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+		"data: " + head + `{"text":" a time.","index":0,"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+		"data: " + head + `{"text":"","index":0,"logprobs":null,"finish_reason":"length"}]}` + "\n\n" +
+		"data: [DONE]\n\n"
+	body, _, err := assemble(t, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := jsonx.Get(body, "choices.0.text").Str; got != "Once upon a time." || jsonx.Get(body, "object").Str != "text_completion" {
+		t.Fatalf("assembled %s", body)
+	}
+	e := &Entry{Op: provider.OpCompletion, Body: body}
+	replay, err := AppendSSE(nil, e, ReplayOptions{ChunkBytes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := assemble(t, string(replay))
+	if err != nil || string(again) != string(body) {
+		t.Fatalf("round trip:\n%s\n%s (%v)", again, body, err)
+	}
+	for s := range shapes(t, replay) {
+		if !shapes(t, []byte(live))[s] {
+			t.Fatalf("replayed chunk shape never seen live:\n%s", s)
+		}
 	}
 }

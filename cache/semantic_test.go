@@ -127,3 +127,30 @@ func TestParaphrasesHitRate(t *testing.T) {
 		t.Fatalf("formatting variants hit %d/%d, want at least 90%%", got, formatting)
 	}
 }
+
+func TestCriticalVerificationAloneStopsMeaningChanges(t *testing.T) {
+	// The worst embedder: every text gets the same vector, so every candidate reaches
+	// verification. In critical mode ordinary-word pairs pass (that is the mode's point:
+	// a learned embedder tells bread from cake), and so do names written in lower case,
+	// which only strict mode catches.
+	same := EmbedFunc(func(_ context.Context, texts []string) ([][]float32, error) {
+		out := make([][]float32, len(texts))
+		for i := range out {
+			out[i] = []float32{1, 0, 0, 0}
+		}
+		return out, nil
+	})
+	cfg := semanticConfig(SemanticOn)
+	cfg.Semantic = SemanticConfig{Embedder: "constant", Verify: VerifyCritical}
+	c := newCache(t, cfg, Deps{Embedder: same})
+	for i, p := range nearMisses {
+		if p.category == "word" || p.category == "lowercase-name" {
+			continue
+		}
+		scope := Scope{Tenant: fmt.Sprintf("crit-%d", i)}
+		storeAnswer(t, c, scope, p.a, "x")
+		if h := ask(c, scope, p.b); h.Served() {
+			t.Errorf("%s: %q answered %q in critical mode", p.category, p.a, p.b)
+		}
+	}
+}

@@ -222,9 +222,7 @@ func classify(w string, sentenceStart, shouting bool, next string) token {
 	if isIdentifier(w) {
 		return token{lower, clsIdent}
 	}
-	if !shouting && !sentenceStart && isName(w, lower, false) {
-		return token{lower, clsEntity}
-	}
+	stem := stemWord(lower)
 	switch {
 	case negationWords[lower]:
 		return token{"not", clsNegation}
@@ -235,16 +233,17 @@ func classify(w string, sentenceStart, shouting bool, next string) token {
 			return token{lower, clsStop}
 		}
 		return token{lower, clsModal}
-	}
-	stem := stemWord(lower)
-	switch {
 	case dateWords[lower]:
 		return token{lower, clsDate}
 	case unitWords[lower] || unitWords[stem]:
 		return token{stem, clsUnit}
 	case directionWords[lower]:
 		return token{lower, clsDirection}
-	case stopWords[lower] || fillerWords[lower]:
+	case fillerWords[lower]:
+		return token{lower, clsStop}
+	case !shouting && !sentenceStart && isName(w, lower, false):
+		return token{lower, clsEntity} // a capitalised stop word ("US", "IT") is a name too
+	case stopWords[lower]:
 		return token{lower, clsStop}
 	}
 	return token{stem, clsWord}
@@ -309,10 +308,10 @@ func isName(w, lower string, sentenceStart bool) bool {
 		}
 	}
 	if upper >= 2 && upper == utf8.RuneCountInString(w) {
-		return true
+		return !fillerWords[lower]
 	}
 	if !sentenceStart {
-		return !stopWords[lower] && !fillerWords[lower] && lower != "i"
+		return !stopWords[lower] && !fillerWords[lower]
 	}
 	return !sentenceVerbs[lower] && !stopWords[lower] && !fillerWords[lower] &&
 		!questionWords[lower] && !modalWords[lower] && !negationWords[lower]
