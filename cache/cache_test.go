@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,41 @@ func TestConfigValidation(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			}
 		})
+	}
+}
+
+func TestConcurrentLookupsAndStores(t *testing.T) {
+	c := newCache(t, Config{Enabled: true, Defaults: Rules{Semantic: SemanticOn}, Memory: MemoryConfig{MaxBytes: 1 << 20}}, Deps{})
+	questions := []string{"What is the capital of France?", "what's the capital of france", "How do vaccines work?", "Convert 10 miles to km", "Convert 10 km to miles"}
+	done := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 300 {
+				scope := Scope{Tenant: fmt.Sprint(i % 3)}
+				q := questions[(i+w)%len(questions)]
+				h := ask(c, scope, q)
+				if h.Served() {
+					out, err := h.Reply(ReplayOptions{})
+					if err != nil || !strings.Contains(string(out), "answer to") {
+						t.Errorf("bad reply %s, %v", out, err)
+					}
+					if strings.Contains(q, "miles to km") != strings.Contains(string(out), "miles to km") && strings.Contains(q, "Convert") {
+						t.Errorf("%q answered with %s", q, out)
+					}
+					continue
+				}
+				c.Store(context.Background(), h, Response{Status: 200, Body: answerBody("answer to " + q)})
+				if i%50 == 0 {
+					c.Purge(context.Background(), scope)
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if st := c.Stats(); st.Hits+st.SemanticHits == 0 {
+		t.Fatalf("no hits: %+v", st)
 	}
 }
