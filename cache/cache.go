@@ -422,7 +422,9 @@ func (c *Cache) prepareSemantic(ctx context.Context, h *Hit, req LookupRequest, 
 // when the request and the answer qualify (checkResponse) and the client allowed it,
 // and indexes its vector for the semantic layer. A served hit is not stored again.
 // Errors wrapping ErrNotStored are expected outcomes; others are store failures (the
-// cache keeps working: the gateway logs them and moves on).
+// cache keeps working: the gateway logs them and moves on). ctx bounds the store calls;
+// pass one that outlives the client connection (context.WithoutCancel), since the answer
+// is complete even if the client has gone.
 func (c *Cache) Store(ctx context.Context, h *Hit, resp Response) error {
 	if h == nil || h.key == "" || h.Served() {
 		return notStored("nothing to store for this lookup")
