@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/internal/mock"
 	"github.com/switchyard/switchyard/internal/provider"
@@ -40,6 +41,7 @@ type Gateway struct {
 	limits  *limits // nil without rate limit rules
 	tel     *telemetry.Telemetry
 	embeds  *embedBatcher      // nil unless batching.embeddings is enabled
+	cache   *cache.Cache       // nil unless cache.enabled
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
@@ -89,6 +91,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	if err := g.observeGauges(); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if cfg.Cache.Enabled {
+		cc := cfg.Cache
+		if cc.Store == "redis" && cc.Redis.Addr == "" {
+			cc.Redis.Addr, cc.Redis.Password, cc.Redis.DB = cfg.Redis.Addr, cfg.Redis.Password(), cfg.Redis.DB
+		}
+		if g.cache, err = cache.New(cc, cache.Deps{Logger: log}); err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
 	}
 	if cfg.Batching.Embeddings.Enabled {
 		if g.embeds, err = newEmbedBatcher(g, cfg.Batching.Embeddings.Config); err != nil {
@@ -159,7 +170,7 @@ func (g *Gateway) loadPolicy() error {
 // applyPolicy builds the plan for a snapshot and swaps it in; requests already running
 // keep the plan they loaded.
 func (g *Gateway) applyPolicy(snap *policies.Snapshot) error {
-	p, err := buildPlan(snap, g.targets, &g.health)
+	p, err := buildPlan(snap, g.targets, &g.health, g.cfg.Cache.WithDefaults().Defaults)
 	if err != nil {
 		return err
 	}
@@ -235,6 +246,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	if g.embeds != nil {
 		g.embeds.Close()
+	}
+	if g.cache != nil {
+		_ = g.cache.Close()
 	}
 	// The ledger gets its own deadline: events already accepted must be written even
 	// when the streams used up the shutdown time.

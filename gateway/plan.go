@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/policies"
 	"github.com/switchyard/switchyard/router"
@@ -25,6 +26,9 @@ type plan struct {
 	byModel map[string]*router.Route
 	// names lists the public model names and aliases, sorted, for /v1/models.
 	names []string
+	// cacheRules are each route's cache rules (by CRoute.Index): the defaults with the
+	// route's overrides.
+	cacheRules []*cache.Rules
 }
 
 // healthRegistry keeps each deployment's health across plans, by deployment id, so a
@@ -52,7 +56,7 @@ func (r *healthRegistry) get(id string, cfg router.HealthConfig) *router.Health 
 
 // buildPlan compiles a snapshot's routes for the router. targets are the configured
 // providers; a deployment naming another is an error (the snapshot is rejected).
-func buildPlan(snap *policies.Snapshot, targets map[string]*target, reg *healthRegistry) (*plan, error) {
+func buildPlan(snap *policies.Snapshot, targets map[string]*target, reg *healthRegistry, cacheDefaults cache.Rules) (*plan, error) {
 	hc := router.HealthConfig{
 		FailureThreshold: snap.Health.FailureThreshold, ErrorRate: snap.Health.ErrorRate,
 		MinRequests: snap.Health.MinRequests, Window: snap.Health.Window,
@@ -64,6 +68,9 @@ func buildPlan(snap *policies.Snapshot, targets map[string]*target, reg *healthR
 		maxAttempts = 3
 	}
 	p := &plan{snap: snap, routes: make([]*router.Route, len(snap.Routes)), byModel: map[string]*router.Route{}}
+	for _, cr := range snap.Routes {
+		p.cacheRules = append(p.cacheRules, routeRules(cacheDefaults, cr.Cache))
+	}
 	cands := map[string][]*router.Candidate{}
 	for name, m := range snap.Models {
 		if name != m.Name {

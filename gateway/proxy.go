@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
@@ -47,6 +48,7 @@ type record struct {
 	kind                        string // the serving provider's kind
 	cache                       metering.CacheOutcome
 	tr                          traced
+	hit                         *cache.Hit // the cache lookup, to store the answer with
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -77,7 +79,8 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		return rec
 	}
 	span := rec.tr.span.Child("switchyard.policy")
-	sel, err := g.route(ctx, g.plan.Load(), &pr, &f, &rec)
+	pl := g.plan.Load()
+	sel, err := g.route(ctx, pl, &pr, &f, &rec)
 	span.End()
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code
@@ -89,6 +92,15 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 			return rec
 		}
 	}
+	hit, served, err := g.lookupCache(ctx, pl, sel, &pr, &rec)
+	if err != nil {
+		rec.errCode = writeError(ctx, err).Code
+		return rec
+	}
+	if served {
+		return rec
+	}
+	rec.hit = hit
 	for {
 		c := sel.dec.Candidate
 		rec.attempts = sel.dec.Attempt
@@ -202,6 +214,7 @@ func (g *Gateway) writeAnswer(ctx *fasthttp.RequestCtx, rec *record, t *target, 
 	}
 	rec.usage = usage
 	rec.tr.span.SetResponseBody(body)
+	g.storeAnswer(rec.hit, resp.StatusCode(), body, string(ctx.Response.Header.Peek(headerRequestID)))
 	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
 	g.setRouteHeaders(ctx, rec)
 	ctx.SetStatusCode(resp.StatusCode())
@@ -218,6 +231,9 @@ func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 	ctx.Response.Header.Set("X-Switchyard-Policy", rec.policy)
 	if rec.promptID != "" {
 		ctx.Response.Header.Set("X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
+	}
+	if g.cache != nil && rec.cache != metering.CacheHit && rec.cache != metering.CacheSemantic {
+		ctx.Response.Header.Set("X-Switchyard-Cache", "miss")
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 
 // selection is one request's routing state across its attempts.
 type selection struct {
-	route *router.Route
+	routeIndex int // the policy route's index
+	route      *router.Route
 	cands []*router.Candidate
 	req   router.Request
 	dec   router.Decision
@@ -33,7 +34,7 @@ func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request
 		HasImages:    f.hasImages,
 	}
 	cr := pl.snap.Match(&attrs)
-	sel := &selection{}
+	sel := &selection{routeIndex: cr.Index}
 	rec.user = f.user
 	rec.priceRequested = pr.ClientModel
 	if m, ok := pl.snap.Model(pr.ClientModel); ok && m.Name != policies.Wildcard {

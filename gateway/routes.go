@@ -41,6 +41,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	case "/admin/spend":
 		g.adminSpend(ctx)
 		return
+	case "/admin/cache":
+		g.adminCache(ctx)
+		return
 	default:
 		if bytes.HasPrefix(path, []byte("/v1/models/")) {
 			rec = g.getModel(ctx, path[len("/v1/models/"):])

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/sse"
@@ -69,6 +70,9 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
 		promptTokens: rec.promptTokens, text: streamTextPool.Get().(*metering.StreamText),
 	}
+	if rec.hit != nil {
+		r.asm = cache.NewAssembler()
+	}
 	if r.promptTokens == 0 {
 		r.promptTokens = g.meter.estimate(rec, pr.Body) // the body is gone once the handler returns
 	}
@@ -108,6 +112,7 @@ type relay struct {
 	endErr   error
 
 	shutdown     atomic.Bool          // cut by the gateway's shutdown deadline
+	asm          *cache.Assembler     // assembles the answer for the cache; nil when not stored
 	promptTokens int64                // prompt estimate, for a stream that ends without usage
 	text         *metering.StreamText // answer text, idem
 }
@@ -154,6 +159,9 @@ func (r *relay) pump() {
 		b, done, derr := r.dec.Event(ev, (*bp)[:0])
 		*bp = b
 		appendDeltaText(r.text, b)
+		if r.asm != nil {
+			assembleFrames(r.asm, b)
+		}
 		if len(b) > 0 {
 			if !r.send(relayMsg{data: bp}) {
 				return
@@ -298,6 +306,12 @@ func (r *relay) Close() error {
 		r.st.Close()
 		fasthttp.ReleaseResponse(r.resp)
 		r.rec.usage = r.dec.Usage()
+		if r.asm != nil && r.complete {
+			r.asm.SetUsage(r.rec.usage)
+			if body, _, err := r.asm.Result(); err == nil {
+				r.g.storeAnswer(r.rec.hit, 200, body, r.rid)
+			}
+		}
 		if r.complete {
 			endAttempt(r.rec.tr.attempt, 200, nil, r.rec.usage)
 		} else {

@@ -70,6 +70,9 @@ type CRoute struct {
 	Tiers       []CTier
 	Fallbacks   []CFallback
 	MaxAttempts int
+	Cache       *RouteCache
+	Coalesce    *bool
+	Deferrable  bool
 	File        string
 	Line        int
 	match       matcher

@@ -48,7 +48,18 @@ func (s *Snapshot) compileRoutes(f *File, errs *yamlx.Errors) {
 
 func (s *Snapshot) compileRoute(i int, r *Route, errs *yamlx.Errors) *CRoute {
 	cr := &CRoute{Name: r.Name, Index: i, Strategy: r.Strategy, Sticky: r.Sticky, MinTier: r.MinTier,
-		MaxAttempts: r.MaxAttempts, File: r.File, Line: r.Line, Exploration: 0.05}
+		MaxAttempts: r.MaxAttempts, File: r.File, Line: r.Line, Exploration: 0.05,
+		Cache: r.Cache, Coalesce: r.Coalesce, Deferrable: r.Deferrable}
+	if c := r.Cache; c != nil {
+		switch c.Semantic {
+		case "", "off", "shadow", "on":
+		default:
+			errs.Add(r.File, r.Line, "route %q: cache.semantic must be off, shadow or on", r.Name)
+		}
+		if c.Threshold < 0 || c.Threshold > 1 || c.TTL < 0 {
+			errs.Add(r.File, r.Line, "route %q: cache.threshold must be in (0,1] and cache.ttl not negative", r.Name)
+		}
+	}
 	cr.match = s.compileMatch(r, errs)
 	weighted := false
 	for _, t := range r.Targets {

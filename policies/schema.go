@@ -88,9 +88,34 @@ type Route struct {
 	Fallback []*Fallback `yaml:"fallback"`
 	// MaxAttempts bounds upstream calls per request, first included. Default: retry's.
 	MaxAttempts int `yaml:"max_attempts"`
+	// Cache overrides the gateway's cache defaults for this route. Default none.
+	Cache *RouteCache `yaml:"cache"`
+	// Coalesce merges identical in-flight requests on this route into one upstream call.
+	// Default: the gateway's coalescing setting (deterministic requests only).
+	Coalesce *bool `yaml:"coalesce"`
+	// Deferrable lets clients mark requests x-switchyard-priority: batch on this route.
+	// Default false.
+	Deferrable bool `yaml:"deferrable"`
 
 	Line int    `yaml:"-"`
 	File string `yaml:"-"`
+}
+
+// RouteCache is a route's response-cache rules; unset fields keep the gateway's
+// defaults (cache.defaults in the config; see docs/cache.md).
+type RouteCache struct {
+	// Disabled turns caching off for the route.
+	Disabled bool `yaml:"disabled"`
+	// TTL is how long an entry is served.
+	TTL time.Duration `yaml:"ttl"`
+	// AllowSampled caches answers to sampled requests (temperature above 0).
+	AllowSampled *bool `yaml:"allow_sampled"`
+	// AllowToolCalls caches answers that call tools.
+	AllowToolCalls *bool `yaml:"allow_tool_calls"`
+	// Semantic is off, shadow or on.
+	Semantic string `yaml:"semantic"`
+	// Threshold is the least similarity a semantic candidate needs, in (0,1].
+	Threshold float32 `yaml:"threshold"`
 }
 
 // Target is one model a route may send to.

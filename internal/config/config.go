@@ -6,6 +6,7 @@ package config
 import (
 	"time"
 
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/microbatch"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
@@ -51,6 +52,9 @@ type Config struct {
 	RateLimits RateLimits `yaml:"rate_limits"`
 	// Redis is the shared state server replicas use (rate limits with store: redis).
 	Redis Redis `yaml:"redis"`
+	// Cache configures the exact and semantic response cache (see docs/cache.md).
+	// Default off.
+	Cache cache.Config `yaml:"cache"`
 	// Batching configures request merging (see docs/batching.md).
 	Batching Batching `yaml:"batching"`
 	// Telemetry configures OpenTelemetry traces, metrics, cost-event logs and the

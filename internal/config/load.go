@@ -194,6 +194,14 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			add(lineOf(root, "metering", "ledger"), "%v", err)
 		}
 	}
+	if c.Cache.Enabled {
+		if c.Cache.Redis.PasswordEnv != "" {
+			c.Cache.Redis.Password = getenv(c.Cache.Redis.PasswordEnv)
+		}
+		if err := c.Cache.WithDefaults().Validate(); err != nil {
+			add(lineOf(root, "cache"), "%v", err)
+		}
+	}
 	if err := c.Batching.Embeddings.Config.Validate(); err != nil {
 		add(lineOf(root, "batching", "embeddings"), "%v", err)
 	}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/cache"
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/metering"
+	"github.com/switchyard/switchyard/policies"
+)
+
+// cacheTimeout bounds one cache lookup or store on the request path (Redis included;
+// the cache's own per-command timeouts are shorter).
+const cacheTimeout = 250 * time.Millisecond
+
+// routeRules merges a route's cache overrides into the gateway's defaults.
+func routeRules(defaults cache.Rules, rc *policies.RouteCache) *cache.Rules {
+	r := defaults
+	if rc == nil {
+		return &r
+	}
+	if rc.Disabled {
+		r.Disabled = true
+	}
+	if rc.TTL > 0 {
+		r.TTL = rc.TTL
+	}
+	if rc.AllowSampled != nil {
+		r.AllowSampled = *rc.AllowSampled
+	}
+	if rc.AllowToolCalls != nil {
+		r.AllowToolCalls = *rc.AllowToolCalls
+	}
+	if rc.Semantic != "" {
+		r.Semantic = rc.Semantic
+	}
+	if rc.Threshold > 0 {
+		r.Threshold = rc.Threshold
+	}
+	return &r
+}
+
+// lookupCache consults the cache for a routed request. It answers the client and returns
+// served=true for a hit; otherwise it returns the lookup to store the answer with.
+func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection, pr *provider.Request, rec *record) (*cache.Hit, bool, error) {
+	if g.cache == nil || pr.Op == provider.OpModels {
+		return nil, false, nil
+	}
+	ctl, err := cache.ParseControl(string(ctx.Request.Header.Peek(cache.HeaderName)), string(ctx.Request.Header.Peek("Cache-Control")))
+	if err != nil {
+		return nil, false, apierr.BadRequest("invalid_cache_directive", "", err.Error())
+	}
+	span := rec.tr.span.Child("switchyard.cache.lookup")
+	defer span.End()
+	scope := cacheScope(rec, sel.dec.Candidate.Model)
+	c, cancel := context.WithTimeout(context.Background(), cacheTimeout)
+	defer cancel()
+	hit, err := g.cache.Lookup(c, cache.LookupRequest{Op: pr.Op, Scope: scope, Body: pr.Body, Stream: pr.Stream,
+		IncludeUsage: pr.IncludeUsage, Control: ctl, Rules: pl.cacheRules[sel.routeIndex]})
+	if err != nil || hit == nil {
+		return nil, false, nil // the cache fails open
+	}
+	if hit.Shadow != nil && hit.Shadow.Rejected == "" {
+		g.log.Info("semantic cache shadow hit", "request_id", string(ctx.Response.Header.Peek(headerRequestID)),
+			"similarity", hit.Shadow.Similarity, "matched", hit.Shadow.Key)
+	}
+	switch hit.Outcome {
+	case cache.Miss:
+		rec.cache = metering.CacheMiss
+	case cache.Exact, cache.Semantic:
+		return hit, g.serveHit(ctx, hit, pr, rec), nil
+	}
+	return hit, false, nil
+}
+
+// cacheScope is the scope a request's entries belong to: the gateway key, the feature,
+// the model the route chose and the prompt version.
+func cacheScope(rec *record, model string) cache.Scope {
+	s := cache.Scope{Tenant: rec.principal.Key, Feature: rec.principal.Feature, Model: model}
+	if rec.promptID != "" {
+		s.PromptVersion = rec.promptID + "@" + rec.promptVersion
+	}
+	return s
+}
+
+// serveHit replays a cached answer, as SSE when the request streams and as JSON
+// otherwise, and records it for metering at zero provider cost.
+func (g *Gateway) serveHit(ctx *fasthttp.RequestCtx, hit *cache.Hit, pr *provider.Request, rec *record) bool {
+	id := "chatcmpl-sy" + strings.TrimPrefix(string(ctx.Response.Header.Peek(headerRequestID)), "req_")
+	if pr.Op == provider.OpEmbedding {
+		id = ""
+	}
+	body, err := hit.Reply(cache.ReplayOptions{ID: id, Created: time.Now().Unix()})
+	if err != nil {
+		return false // not replayable in this form: go upstream
+	}
+	rec.cache = metering.CacheHit
+	if hit.Outcome == cache.Semantic {
+		rec.cache = metering.CacheSemantic
+		ctx.Response.Header.Set("X-Switchyard-Cache-Similarity", hit.SimilarityHeader())
+	}
+	rec.usage = hit.SavedUsage()
+	rec.provider, rec.kind = "cache", ""
+	rec.served, rec.upstream = hit.Entry.Model, hit.Entry.Model
+	if m := jsonx.Get(hit.Entry.Body, "model").Str; m != "" {
+		rec.served = m
+	}
+	rec.priceServed = rec.priceRequested
+	rec.stream = false
+	ctx.Response.Header.Set("X-Switchyard-Cache", hit.Header())
+	g.setRouteHeaders(ctx, rec)
+	if pr.Stream {
+		ctx.SetContentType("text/event-stream")
+		ctx.Response.Header.Set("Cache-Control", "no-cache")
+	} else {
+		ctx.SetContentType("application/json")
+	}
+	ctx.SetBody(body)
+	return true
+}
+
+// storeAnswer offers a completed answer to the cache; failures only log.
+func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid string) {
+	if hit == nil || g.cache == nil {
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), cacheTimeout)
+	defer cancel()
+	if err := g.cache.Store(c, hit, cache.Response{Status: status, Body: body}); err != nil && !errors.Is(err, cache.ErrNotStored) {
+		g.log.Warn("cache store failed", "request_id", rid, "error", err.Error())
+	}
+}
+
+// assembleFrames feeds translated SSE frames to a stream assembler (for caching a
+// streamed answer once it completes).
+func assembleFrames(a *cache.Assembler, frames []byte) {
+	for len(frames) > 0 {
+		i := strings.IndexByte(string(frames), '\n')
+		line := frames
+		if i >= 0 {
+			line, frames = frames[:i], frames[i+1:]
+		} else {
+			frames = nil
+		}
+		if len(line) > 6 && string(line[:6]) == "data: " {
+			a.Add(line[6:])
+		}
+	}
+}
+
+// adminCache answers DELETE /admin/cache?tenant=&feature=&model=&prompt_version= by
+// purging the matching entries on every replica.
+func (g *Gateway) adminCache(ctx *fasthttp.RequestCtx) {
+	if !requireMethod(ctx, "DELETE") {
+		return
+	}
+	if err := g.adminAuth(ctx); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if g.cache == nil {
+		writeError(ctx, apierr.BadRequest("cache_disabled", "", "the cache is not enabled"))
+		return
+	}
+	a := ctx.QueryArgs()
+	f := cache.Scope{Tenant: string(a.Peek("tenant")), Feature: string(a.Peek("feature")),
+		Model: string(a.Peek("model")), PromptVersion: string(a.Peek("prompt_version"))}
+	n, err := g.cache.Purge(context.Background(), f)
+	if err != nil {
+		writeError(ctx, apierr.Unavailable("cache_unavailable", err.Error()))
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"purged":` + strconv.Itoa(n) + `}`)
+}
