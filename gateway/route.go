@@ -16,10 +16,10 @@ import (
 type selection struct {
 	routeIndex int // the policy route's index
 	route      *router.Route
-	cands []*router.Candidate
-	req   router.Request
-	dec   router.Decision
-	tried []*router.Candidate
+	cands      []*router.Candidate
+	req        router.Request
+	dec        router.Decision
+	tried      []*router.Candidate
 }
 
 // route matches the request to a policy route and picks the first deployment.
