@@ -54,7 +54,11 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	if g.cache == nil || pr.Op == provider.OpModels {
 		return nil, false, nil
 	}
-	ctl, err := cache.ParseControl(string(ctx.Request.Header.Peek(cache.HeaderName)), string(ctx.Request.Header.Peek("Cache-Control")))
+	cc := string(ctx.Request.Header.Peek("Cache-Control"))
+	if pr.Stream {
+		cc = dropNoCache(cc)
+	}
+	ctl, err := cache.ParseControl(string(ctx.Request.Header.Peek(cache.HeaderName)), cc)
 	if err != nil {
 		return nil, false, apierr.BadRequest("invalid_cache_directive", "", err.Error())
 	}
@@ -68,6 +72,8 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	if err != nil || hit == nil {
 		return nil, false, nil // the cache fails open
 	}
+	g.log.Debug("cache lookup", "request_id", string(ctx.Response.Header.Peek(headerRequestID)),
+		"outcome", hit.Outcome.String(), "reason", hit.Reason)
 	if hit.Shadow != nil && hit.Shadow.Rejected == "" {
 		g.log.Info("semantic cache shadow hit", "request_id", string(ctx.Response.Header.Peek(headerRequestID)),
 			"similarity", hit.Shadow.Similarity, "matched", hit.Shadow.Key)
@@ -79,6 +85,24 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 		return hit, g.serveHit(ctx, hit, pr, rec), nil
 	}
 	return hit, false, nil
+}
+
+// dropNoCache removes the no-cache directive from a streamed request's Cache-Control:
+// SSE clients send it by convention (browsers' EventSource, go-openai) to keep proxies
+// from buffering the stream, not to ask for a fresh answer. x-switchyard-cache: no-cache
+// or refresh still bypass the cache.
+func dropNoCache(cc string) string {
+	if cc == "" {
+		return cc
+	}
+	parts := strings.Split(cc, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if !strings.EqualFold(strings.TrimSpace(p), "no-cache") {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // cacheScope is the scope a request's entries belong to: the gateway key, the feature,
@@ -134,7 +158,11 @@ func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid strin
 	}
 	c, cancel := context.WithTimeout(context.Background(), cacheTimeout)
 	defer cancel()
-	if err := g.cache.Store(c, hit, cache.Response{Status: status, Body: body}); err != nil && !errors.Is(err, cache.ErrNotStored) {
+	err := g.cache.Store(c, hit, cache.Response{Status: status, Body: body})
+	switch {
+	case errors.Is(err, cache.ErrNotStored):
+		g.log.Debug("answer not cached", "request_id", rid, "reason", err.Error())
+	case err != nil:
 		g.log.Warn("cache store failed", "request_id", rid, "error", err.Error())
 	}
 }
