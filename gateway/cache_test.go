@@ -36,7 +36,7 @@ func TestCacheHitsAreScopedAndLabelled(t *testing.T) {
 	g := cachingGateway(t, up, "")
 	steps := []struct {
 		name, key, body, want string
-		calls             int64
+		calls                 int64
 	}{
 		{"the first request is a miss", "ka", faq, "miss", 1},
 		{"the same request from the same tenant is a hit", "ka", faq, "hit", 1},
