@@ -225,3 +225,14 @@ func singleTextPart(c jsonx.Result) (string, bool) {
 	}
 	return t.Str, true
 }
+
+// RequestKey returns the canonical key of a request in scope, the one the exact cache
+// files its answer under, and whether the answer is deterministic (not sampled, one
+// choice). Request coalescing uses it to recognise identical in-flight requests.
+func RequestKey(op provider.Op, scope Scope, body []byte) (key string, deterministic bool, err error) {
+	info, err := analyze(op, scope, body)
+	if err != nil {
+		return "", false, err
+	}
+	return keyName(scope, info.sum), !info.sampled && info.choices == 1, nil
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/config"
+	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/mock"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
@@ -42,6 +43,7 @@ type Gateway struct {
 	tel     *telemetry.Telemetry
 	embeds  *embedBatcher      // nil unless batching.embeddings is enabled
 	cache   *cache.Cache       // nil unless cache.enabled
+	flights *flight.Group      // nil unless coalescing is enabled
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
@@ -99,6 +101,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		}
 		if g.cache, err = cache.New(cc, cache.Deps{Logger: log}); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
+		}
+	}
+	if cfg.Batching.Coalesce.On() {
+		if g.flights, err = flight.New(cfg.Batching.Coalesce.Config); err != nil {
+			return nil, fmt.Errorf("coalescing: %w", err)
 		}
 	}
 	if cfg.Batching.Embeddings.Enabled {
@@ -246,6 +253,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	if g.embeds != nil {
 		g.embeds.Close()
+	}
+	if g.flights != nil {
+		g.flights.Close()
 	}
 	if g.cache != nil {
 		_ = g.cache.Close()

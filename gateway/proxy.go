@@ -49,6 +49,7 @@ type record struct {
 	cache                       metering.CacheOutcome
 	tr                          traced
 	hit                         *cache.Hit // the cache lookup, to store the answer with
+	coalescedLeader             bool       // a headless run meters this request
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -101,6 +102,10 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		return rec
 	}
 	rec.hit = hit
+	if key := g.coalesceKey(ctx, pl, sel, &pr, &rec); key != "" {
+		g.coalesce(ctx, op, key, &rec)
+		return rec
+	}
 	for {
 		c := sel.dec.Candidate
 		rec.attempts = sel.dec.Attempt
@@ -240,6 +245,10 @@ func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 // finish meters a request that has ended, settles its rate-limit reservation and reports
 // its outcome to the prompt rollback guard. body is the request body when still valid.
 func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {
+	if rec.coalescedLeader { // its headless run records the cost event and settles
+		g.endTrace(rec, nil, start, ttft)
+		return
+	}
 	if rec.body != nil {
 		body = rec.body
 	}

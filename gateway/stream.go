@@ -64,7 +64,7 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	ctx.Response.ImmediateHeaderFlush = true
 	r := &relay{
-		g: g, client: ctx.Conn(), st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
+		g: g, client: clientConn(ctx), st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
 		events: make(chan relayMsg, 8), quit: make(chan struct{}),
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
 		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
@@ -331,6 +331,15 @@ func (r *relay) Close() error {
 		r.g.streams.Done()
 	})
 	return nil
+}
+
+// clientConn is the request's client connection, nil for a headless (coalesced) run,
+// whose detached context has none.
+func clientConn(ctx *fasthttp.RequestCtx) net.Conn {
+	if ctx.UserValue(headlessKey) != nil {
+		return nil
+	}
+	return ctx.Conn()
 }
 
 // outcome is the stream's result for the deployment's health: a client that left is

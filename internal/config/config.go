@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/cache"
+	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/microbatch"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
@@ -158,10 +159,27 @@ type RateLimits struct {
 
 // Batching configures request merging.
 type Batching struct {
+	// Coalesce merges identical in-flight requests into one upstream call.
+	Coalesce Coalescing `yaml:"coalesce"`
 	// Embeddings merges concurrent small /v1/embeddings requests for the same deployment,
 	// model and parameters into one upstream call with an array input.
 	Embeddings EmbeddingsBatching `yaml:"embeddings"`
 }
+
+// Coalescing configures request coalescing.
+type Coalescing struct {
+	// Enabled turns coalescing on: identical deterministic requests in flight at the same
+	// time (same canonical key and scope as the exact cache) share one upstream call.
+	// Routes may opt out, or in for sampled requests, with coalesce in the policy.
+	// Default true.
+	Enabled *bool `yaml:"enabled"`
+	// Config bounds a flight: max_log_bytes (1 MiB), the answer bytes kept for late
+	// followers.
+	flight.Config `yaml:",inline"`
+}
+
+// On reports whether coalescing is enabled.
+func (c Coalescing) On() bool { return c.Enabled == nil || *c.Enabled }
 
 // EmbeddingsBatching is the embeddings micro-batch window.
 type EmbeddingsBatching struct {
@@ -238,6 +256,7 @@ func (c *Config) Defaults() {
 	c.RateLimits.Redis.Defaults()
 	c.Telemetry.Defaults()
 	c.Batching.Embeddings.Config = c.Batching.Embeddings.Config.WithDefaults()
+	c.Batching.Coalesce.Config = c.Batching.Coalesce.Config.WithDefaults()
 	for i := range c.RateLimits.Rules {
 		c.RateLimits.Rules[i].Defaults()
 	}
