@@ -126,7 +126,16 @@ models:
 log:
   level: warn
   requests: false
-`, addr)
+metering:
+  ledger: sqlite:%s
+`, addr, filepath.Join(b.outDir, name+".ledger.db"))
+	if b.opts.gatewayExtra != "" {
+		extra, err := os.ReadFile(b.opts.gatewayExtra)
+		if err != nil {
+			return "", err
+		}
+		cfg += "\n" + string(extra)
+	}
 	path := filepath.Join(b.outDir, name)
 	return path, os.WriteFile(path, []byte(cfg), 0o644)
 }
@@ -139,6 +148,9 @@ func (b *bench) runCell(mode string, ls loadSpec, target string) (*cell, error) 
 	}
 	args := []string{"-url", "http://" + srv.addr + "/v1/chat/completions", "-concurrency", strconv.Itoa(ls.concurrency),
 		"-timeout", "10s", "-warmup", "0", "-prompt-bytes", strconv.Itoa(b.opts.promptBytes), "-json"}
+	if b.opts.body != "" {
+		args = append(args, "-body", b.opts.body)
+	}
 	if ls.rate > 0 {
 		args = append(args, "-rate", strconv.FormatFloat(ls.rate, 'f', -1, 64))
 	}

@@ -55,6 +55,8 @@ type options struct {
 	profile          bool
 	pin              bool
 	outDir           string
+	gatewayExtra     string // YAML appended to the generated gateway config
+	body             string // request body file for every load run (default: generated)
 }
 
 // bench is one benchrun: its options, processes and results.
@@ -186,6 +188,8 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.profile, "profile", false, "take CPU profiles of the gateway at concurrency 64 (one per -modes entry) and print the top entries")
 	flag.BoolVar(&o.pin, "pin", false, "pin the load generator to CPU 0 and the servers to CPU 1 with taskset")
 	flag.StringVar(&o.outDir, "out", "", "directory for results.json, server logs and profiles (default: a new temp dir)")
+	flag.StringVar(&o.gatewayExtra, "gateway-extra", "", "YAML file appended to the generated gateway config (e.g. telemetry or cache settings)")
+	flag.StringVar(&o.body, "body", "", "request body file sent by every load run (default: a generated chat request)")
 	flag.Parse()
 	var err error
 	if o.concurrency, err = intList(conc); err != nil {
