@@ -149,7 +149,7 @@ func (b *bench) runCell(mode string, ls loadSpec, target string) (*cell, error) 
 	args := []string{"-url", "http://" + srv.addr + "/v1/chat/completions", "-concurrency", strconv.Itoa(ls.concurrency),
 		"-timeout", "10s", "-warmup", "0", "-prompt-bytes", strconv.Itoa(b.opts.promptBytes), "-json"}
 	if b.opts.body != "" {
-		args = append(args, "-body", b.opts.body)
+		args = append(args, "-body-file", b.opts.body)
 	}
 	if ls.rate > 0 {
 		args = append(args, "-rate", strconv.FormatFloat(ls.rate, 'f', -1, 64))
