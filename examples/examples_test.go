@@ -1,18 +1,22 @@
-// Package examples_test keeps the example configurations and policies, and the full
-// configurations and policies shown in the README and docs/, loadable: each must pass the
-// same strict load that `switchyard serve --config` does. Secrets are dummy values;
-// nothing is served.
+// Package examples_test keeps the example configurations, policies and prompt
+// directories, and the full configurations and policies shown in the README and docs/,
+// loadable: each must pass the same strict load that `switchyard serve --config` does, and
+// every example configuration must build a gateway. Secrets are dummy values; nothing is
+// served.
 package examples_test
 
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/gateway"
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/policies"
 )
@@ -37,6 +41,16 @@ func TestEveryExampleConfigLoads(t *testing.T) {
 			if len(cfg.Providers) == 0 {
 				t.Errorf("loads with no providers")
 			}
+			if cfg.Prompts != "" {
+				reg, err := policies.LoadPrompts(cfg.Prompts)
+				if err != nil {
+					t.Fatalf("its prompts %s do not load:\n%v", cfg.Prompts, err)
+				}
+				if w := reg.Warnings(); len(w) > 0 {
+					t.Errorf("its prompts %s load with warnings (lock them with switchyard prompt lock):\n%v",
+						cfg.Prompts, w)
+				}
+			}
 			if cfg.Policy == "" {
 				return
 			}
@@ -47,6 +61,34 @@ func TestEveryExampleConfigLoads(t *testing.T) {
 			if _, err := policies.Load(cfg.Policy, policies.Options{Providers: names}); err != nil {
 				t.Fatalf("its policy %s does not load:\n%v", cfg.Policy, err)
 			}
+		})
+	}
+}
+
+// TestEveryExampleConfigBuildsAGateway goes one step further than loading: the gateway is
+// built from each example, which checks what only the composition root checks (prices,
+// the cache, telemetry, rate limit rules against their store, the policy against the
+// providers, the prompt registry). The ledger goes to a temporary directory; nothing
+// listens and nothing is sent.
+func TestEveryExampleConfigBuildsAGateway(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			cfg, err := config.Load(f, dummyEnv)
+			if err != nil {
+				t.Fatalf("does not load:\n%v", err)
+			}
+			if cfg.Metering.Ledger != "none" {
+				cfg.Metering.Ledger = "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+			}
+			g, err := gateway.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatalf("does not build a gateway:\n%v", err)
+			}
+			g.Close()
 		})
 	}
 }
