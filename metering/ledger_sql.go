@@ -21,6 +21,9 @@ type SQLStore struct {
 	db, rdb *sql.DB
 	// inserts caches insertSQL by row count (batches are mostly full-sized).
 	inserts sync.Map
+	// stmts caches the prepared multi-row inserts by row count, so a steady stream of
+	// batches is not parsed again for each one (parsing dominated the write cost).
+	stmts sync.Map
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -169,19 +172,29 @@ func (s *SQLStore) WriteBatch(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	// Prepare (or find) the statements before the transaction: SQLite has one writer
+	// connection, which the transaction holds until it ends.
+	stmts := make([]*sql.Stmt, 0, (len(events)+s.d.maxRows-1)/s.d.maxRows)
+	for start := 0; start < len(events); start += s.d.maxRows {
+		st, err := s.insertStmt(ctx, min(s.d.maxRows, len(events)-start))
+		if err != nil {
+			return fmt.Errorf("metering: ledger write: %w", err)
+		}
+		stmts = append(stmts, st)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("metering: ledger write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	args := make([]any, 0, min(len(events), s.d.maxRows)*len(eventColumns))
-	for start := 0; start < len(events); start += s.d.maxRows {
+	for i, start := 0, 0; start < len(events); i, start = i+1, start+s.d.maxRows {
 		chunk := events[start:min(start+s.d.maxRows, len(events))]
 		args = args[:0]
-		for i := range chunk {
-			args = appendEventArgs(args, &chunk[i])
+		for j := range chunk {
+			args = appendEventArgs(args, &chunk[j])
 		}
-		if _, err := tx.ExecContext(ctx, s.insertSQL(len(chunk)), args...); err != nil {
+		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("metering: ledger write: %w", err)
 		}
 	}
@@ -189,6 +202,22 @@ func (s *SQLStore) WriteBatch(ctx context.Context, events []Event) error {
 		return fmt.Errorf("metering: ledger commit: %w", err)
 	}
 	return nil
+}
+
+// insertStmt returns the prepared insert for n events, preparing it once.
+func (s *SQLStore) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(n); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.insertSQL(n))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(n, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // insertSQL returns the multi-row insert for n events.
@@ -285,6 +314,10 @@ func (s *SQLStore) Events(ctx context.Context, from, to time.Time) ([]Event, err
 
 // Close closes the database handles.
 func (s *SQLStore) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		_ = st.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.db.Close()
 	if s.rdb != s.db {
 		err = errors.Join(err, s.rdb.Close())
