@@ -21,7 +21,7 @@ func (g *Gateway) adminAuth(ctx *fasthttp.RequestCtx) error {
 		return apierr.NotFound(string(ctx.Path()))
 	}
 	h := ctx.Request.Header.Peek("Authorization")
-	if len(h) <= len(bearer) {
+	if len(h) <= len(bearer) || !bytes.EqualFold(h[:len(bearer)], bearer) {
 		return apierr.InvalidKey(true)
 	}
 	got, want := sha256.Sum256(h[len(bearer):]), sha256.Sum256([]byte(key))

@@ -32,6 +32,11 @@ func (g *Gateway) attempt(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *
 			return g.attemptBatched(ctx, rec, t, pr, c, params, inputs)
 		}
 	}
+	return g.attemptDirect(ctx, rec, t, pr, c)
+}
+
+// attemptDirect makes the upstream call for one attempt on its own (see attempt).
+func (g *Gateway) attemptDirect(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, c *router.Candidate) attemptResult {
 	out := outboundPool.Get().(*provider.Outbound)
 	defer func() { out.Reset(); outboundPool.Put(out) }()
 	if err := t.tr.Encode(pr, out); err != nil {

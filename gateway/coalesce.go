@@ -74,8 +74,9 @@ func (g *Gateway) coalesce(ctx *fasthttp.RequestCtx, op provider.Op, key string,
 	}
 	rid := string(ctx.Response.Header.Peek(headerRequestID))
 	src := &ctx.Request
+	prompt := rec.prompt
 	sub, leader := g.flights.Join(key, func(fctx context.Context, f *flight.Flight) {
-		g.runHeadless(fctx, f, src, body, rid, op)
+		g.runHeadless(fctx, f, src, body, rid, op, prompt)
 	})
 	if leader {
 		rec.coalescedLeader = true // the headless run carries this request's cost event
@@ -124,14 +125,18 @@ func (g *Gateway) coalesce(ctx *fasthttp.RequestCtx, op provider.Op, key string,
 
 // runHeadless runs the leader's request on a detached copy, as the proxy would, and
 // feeds its answer into the flight.
-func (g *Gateway) runHeadless(fctx context.Context, f *flight.Flight, src *fasthttp.Request, body []byte, rid string, op provider.Op) {
+func (g *Gateway) runHeadless(fctx context.Context, f *flight.Flight, src *fasthttp.Request, body []byte, rid string, op provider.Op, prompt *usedPrompt) {
 	d := new(fasthttp.RequestCtx)
 	var req fasthttp.Request
 	src.CopyTo(&req)
-	req.SetBody(body)
+	req.SetBody(body) // the leader's body, its prompt already rendered
+	req.Header.Del("X-Switchyard-Prompt")
 	req.Header.Set(headerRequestID, rid)
 	d.Init(&req, nil, nil)
 	d.SetUserValue(headlessKey, true)
+	if prompt != nil {
+		d.SetUserValue(promptKey, prompt)
+	}
 	start := time.Now()
 	setRequestID(d, g.ids)
 	rec := g.proxy(d, op)
@@ -233,7 +238,9 @@ func (r *flightReader) Close() error {
 	if !r.rec.coalescedLeader {
 		r.g.finish(&r.rec, r.rid, r.started, d, r.first, usageState{complete: r.done}, nil)
 	}
-	r.g.logStream(r.rid, &r.rec, d, r.first, r.done)
+	if !r.rec.coalescedLeader { // the headless run logs the leader's request
+		r.g.logStream(r.rid, &r.rec, d, r.first, r.done)
+	}
 	r.g.streams.Done()
 	return nil
 }

@@ -91,7 +91,7 @@ func (g *Gateway) attemptBatched(ctx *fasthttp.RequestCtx, rec *record, t *targe
 	key := c.ID + "\x00" + pr.Model + "\x00" + string(params)
 	res, err := g.embeds.Submit(context.Background(), key, it, weight)
 	if errors.Is(err, microbatch.ErrQueueFull) || errors.Is(err, microbatch.ErrClosed) {
-		return attemptResult{err: apierr.Unavailable("batch_queue_full", "embeddings batching queue is full"), class: router.ClassServerError}
+		return g.attemptDirect(ctx, rec, t, pr, c) // no room to batch: send it on its own
 	}
 	if err != nil {
 		e := classify(err)

@@ -77,7 +77,11 @@ func (g *Gateway) reserve(ctx *fasthttp.RequestCtx, rec *record, pr []byte, maxT
 	if err != nil {
 		var le *metering.LimitError
 		if errors.As(err, &le) {
-			e := apierr.RateLimited(le.Error(), strconv.Itoa(le.RetryAfterSeconds()))
+			retry := strconv.Itoa(le.RetryAfterSeconds())
+			if le.TooLarge() {
+				retry = "" // the request alone is over the limit: waiting will not help
+			}
+			e := apierr.RateLimited(le.Error(), retry)
 			e.Code = "budget_exceeded"
 			if le.Limit == metering.LimitRPM || le.Limit == metering.LimitTPM {
 				e.Code = "rate_limit_exceeded"

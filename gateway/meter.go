@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/internal/jsonx"
+	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/metering"
 )
 
@@ -106,12 +107,19 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 }
 
 func (m *meter) estimate(rec *record, body []byte) int64 {
-	switch rec.op {
-	case 0:
-		return 0
-	default:
-		return int64(m.tok.EstimateChat(rec.upstream, body))
+	model := rec.upstream
+	if model == "" {
+		model = rec.model
 	}
+	switch rec.op {
+	case provider.OpChat:
+		return int64(m.tok.EstimateChat(model, body))
+	case provider.OpCompletion:
+		return int64(m.tok.EstimateCompletion(model, body))
+	case provider.OpEmbedding:
+		return int64(m.tok.EstimateEmbedding(model, body))
+	}
+	return 0
 }
 
 // priceModel names the model the price catalogue knows: the policy's logical name when

@@ -34,16 +34,18 @@ type plan struct {
 // healthRegistry keeps each deployment's health across plans, by deployment id, so a
 // reload does not forget that a deployment is failing. Only plan building locks it.
 type healthRegistry struct {
-	mu   sync.Mutex
-	byID map[string]*router.Health
+	mu       sync.Mutex
+	byID     map[string]*router.Health
+	provider map[string]string // deployment id -> provider name, for metrics
 }
 
-func (r *healthRegistry) get(id string, cfg router.HealthConfig) *router.Health {
+func (r *healthRegistry) get(id, provider string, cfg router.HealthConfig) *router.Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byID == nil {
-		r.byID = map[string]*router.Health{}
+		r.byID, r.provider = map[string]*router.Health{}, map[string]string{}
 	}
+	r.provider[id] = provider
 	h, ok := r.byID[id]
 	if !ok {
 		h = router.NewHealth(cfg)
@@ -92,7 +94,7 @@ func buildPlan(snap *policies.Snapshot, targets map[string]*target, reg *healthR
 				Model: name, ID: d.Name, Provider: d.Provider, UpstreamModel: upstream,
 				Weight: policies.DeploymentWeight(d), Tier: m.Tier, ContextWindow: m.ContextWindow,
 				NoTools: !m.SupportsTools(), NoImages: !m.SupportsImages(),
-				InputPrice: m.InputPrice, OutputPrice: m.OutputPrice, Health: reg.get(d.Name, hc),
+				InputPrice: m.InputPrice, OutputPrice: m.OutputPrice, Health: reg.get(d.Name, d.Provider, hc),
 			})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/policies"
 )
 
@@ -17,10 +18,26 @@ type usedPrompt struct {
 	attrs policies.ResolveAttrs
 }
 
-// wantsPrompt reports whether the request references a server-side prompt.
-func wantsPrompt(ctx *fasthttp.RequestCtx, f *fields) bool {
-	return f.prompt.Exists() || len(ctx.Request.Header.Peek("X-Switchyard-Prompt")) > 0
+// wantsPrompt reports whether a chat request references a server-side prompt (a prompt
+// object, or the x-switchyard-prompt header). A legacy completion's "prompt" is its text.
+// A headless (coalesced) run gets its leader's already rendered body and prompt instead.
+func wantsPrompt(ctx *fasthttp.RequestCtx, op provider.Op, f *fields) bool {
+	if op != provider.OpChat || ctx.UserValue(headlessKey) != nil {
+		return false
+	}
+	return f.prompt.IsObject() || len(ctx.Request.Header.Peek("X-Switchyard-Prompt")) > 0
 }
+
+// inheritPrompt gives a headless run the prompt its leader rendered.
+func inheritPrompt(ctx *fasthttp.RequestCtx, rec *record) {
+	if p, ok := ctx.UserValue(promptKey).(*usedPrompt); ok {
+		rec.prompt, rec.promptID, rec.promptVersion = p, p.v.ID, p.v.Version
+		rec.body = ctx.PostBody()
+	}
+}
+
+// promptKey carries a leader's rendered prompt into its headless run.
+const promptKey = "switchyard.prompt"
 
 // renderPrompt resolves the request's prompt reference (the prompt member, or the
 // x-switchyard-prompt header) to a version, by pin or rollout, and renders it into the

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/router"
 )
@@ -70,7 +71,8 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 	rec.cache = metering.CacheNone
 	g.startTrace(ctx, op, ctx.Response.Header.Peek(headerRequestID), &rec)
 	pr, f, err := g.admit(ctx, op, &rec)
-	if err == nil && op == provider.OpChat && wantsPrompt(ctx, &f) {
+	inheritPrompt(ctx, &rec)
+	if err == nil && wantsPrompt(ctx, op, &f) {
 		if err = g.renderPrompt(ctx, &f, &rec, &pr.Body); err == nil {
 			pr.ClientModel, pr.Stream, pr.IncludeUsage = f.model, f.stream, f.stream && f.includeUsage
 		}
@@ -79,7 +81,7 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
-	span := rec.tr.span.Child("switchyard.policy")
+	span := rec.tr.span.Child(telemetry.SpanPolicy)
 	pl := g.plan.Load()
 	sel, err := g.route(ctx, pl, &pr, &f, &rec)
 	span.End()
@@ -164,7 +166,7 @@ func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provid
 	if err != nil {
 		return provider.Request{}, f, err
 	}
-	if f.model == "" && !wantsPrompt(ctx, &f) {
+	if f.model == "" && !wantsPrompt(ctx, op, &f) {
 		return provider.Request{}, f, apierr.MissingParam("model")
 	}
 	rec.model = f.model
@@ -237,7 +239,7 @@ func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 	if rec.promptID != "" {
 		ctx.Response.Header.Set("X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
 	}
-	if g.cache != nil && rec.cache != metering.CacheHit && rec.cache != metering.CacheSemantic {
+	if rec.cache == metering.CacheMiss {
 		ctx.Response.Header.Set("X-Switchyard-Cache", "miss")
 	}
 }
@@ -245,8 +247,7 @@ func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 // finish meters a request that has ended, settles its rate-limit reservation and reports
 // its outcome to the prompt rollback guard. body is the request body when still valid.
 func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {
-	if rec.coalescedLeader { // its headless run records the cost event and settles
-		g.endTrace(rec, nil, start, ttft)
+	if rec.coalescedLeader { // its headless run records the cost event, the span and the metrics
 		return
 	}
 	if rec.body != nil {

@@ -57,6 +57,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	if rec.status == 0 {
 		rec.status = ctx.Response.StatusCode()
 	}
+	if rec.coalescedLeader {
+		return // its headless run meters, traces and logs it
+	}
 	d := time.Since(start)
 	g.finish(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
 	g.logRequest(ctx, rid, &rec, d)

@@ -96,7 +96,8 @@ func (g *Gateway) observeGauges() error {
 		g.health.mu.Lock()
 		states := make([]telemetry.UpstreamState, 0, len(g.health.byID))
 		for id, h := range g.health.byID {
-			states = append(states, telemetry.UpstreamState{Deployment: id, Circuit: h.State(), InFlight: h.InFlight()})
+			states = append(states, telemetry.UpstreamState{Deployment: id, Provider: g.health.provider[id],
+				Circuit: h.State(), InFlight: h.InFlight()})
 		}
 		g.health.mu.Unlock()
 		for _, s := range states {

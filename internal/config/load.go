@@ -189,12 +189,19 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			add(lineOf(root, "metering", "ledger_env"), "environment variable %s is empty", c.Metering.LedgerEnv)
 		}
 	}
+	if rest, ok := strings.CutPrefix(c.Metering.Ledger, "sqlite:"); ok && c.file != "" && rest != "" &&
+		!filepath.IsAbs(rest) && !strings.HasPrefix(rest, "//") && c.Metering.LedgerEnv == "" {
+		c.Metering.Ledger = "sqlite:" + filepath.Join(filepath.Dir(c.file), rest) // relative to the config file
+	}
 	if c.Metering.Ledger != "none" {
 		if _, err := metering.ParseLedgerURL(c.Metering.Ledger); err != nil {
 			add(lineOf(root, "metering", "ledger"), "%v", err)
 		}
 	}
 	if c.Cache.Enabled {
+		if c.Cache.Store == "redis" && c.Cache.Redis.Addr == "" { // the shared redis section
+			c.Cache.Redis.Addr, c.Cache.Redis.DB, c.Cache.Redis.PasswordEnv = c.Redis.Addr, c.Redis.DB, c.Redis.PasswordEnv
+		}
 		if c.Cache.Redis.PasswordEnv != "" {
 			c.Cache.Redis.Password = getenv(c.Cache.Redis.PasswordEnv)
 		}
