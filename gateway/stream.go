@@ -20,6 +20,9 @@ import (
 	"github.com/switchyard/switchyard/router"
 )
 
+// keptBodyBytes is the largest request body a stream relay keeps for a late estimate.
+const keptBodyBytes = 16 << 10
+
 // livenessInterval is how often a silent stream checks that its client is still there.
 const livenessInterval = 200 * time.Millisecond
 
@@ -73,8 +76,14 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 	if rec.hit != nil {
 		r.asm = cache.NewAssembler()
 	}
-	if r.promptTokens == 0 {
-		r.promptTokens = g.meter.estimate(rec, pr.Body) // the body is gone once the handler returns
+	if r.promptTokens == 0 && rec.body == nil {
+		// The body is gone once the handler returns; metering needs it only if the stream
+		// ends without usage. A small one is kept, a large one estimated now.
+		if len(pr.Body) <= keptBodyBytes {
+			r.rec.body = append([]byte(nil), pr.Body...)
+		} else {
+			r.promptTokens = g.meter.estimate(rec, pr.Body)
+		}
 	}
 	r.rec.status, r.rec.stream, rec.stream = 200, true, true
 	g.streams.Add(1)

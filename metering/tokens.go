@@ -36,7 +36,9 @@ var loaderOnce sync.Once
 // The regexp engine underneath shares a small pool of matchers guarded by one mutex per
 // encoding; its critical section is a slice push/pop.
 type Tokenizer struct {
-	enc map[string]*tiktoken.Tiktoken
+	// enc loads each encoding on first use: a gateway whose providers always report usage
+	// never pays the vocabularies' 35 MB.
+	enc map[string]func() (*tiktoken.Tiktoken, error)
 	// exactBytes bounds the text counted exactly per Count call.
 	exactBytes int
 	// cache holds recent counts; nil when disabled.
@@ -67,7 +69,7 @@ func NewTokenizer() (*Tokenizer, error) { return NewTokenizerConfig(TokenizerCon
 // NewTokenizerConfig is NewTokenizer with a config.
 func NewTokenizerConfig(cfg TokenizerConfig) (*Tokenizer, error) {
 	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
-	t := &Tokenizer{enc: make(map[string]*tiktoken.Tiktoken, 2), exactBytes: cfg.ExactBytes}
+	t := &Tokenizer{enc: make(map[string]func() (*tiktoken.Tiktoken, error), 2), exactBytes: cfg.ExactBytes}
 	if t.exactBytes == 0 {
 		t.exactBytes = defaultExactBytes
 	}
@@ -78,11 +80,13 @@ func NewTokenizerConfig(cfg TokenizerConfig) (*Tokenizer, error) {
 		t.cache = newCountCache(cfg.CacheEntries)
 	}
 	for _, name := range []string{EncodingO200K, EncodingCL100K} {
-		e, err := tiktoken.GetEncoding(name)
-		if err != nil {
-			return nil, fmt.Errorf("metering: loading the %s vocabulary: %w", name, err)
-		}
-		t.enc[name] = e
+		t.enc[name] = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
+			e, err := tiktoken.GetEncoding(name)
+			if err != nil {
+				return nil, fmt.Errorf("metering: loading the %s vocabulary: %w", name, err)
+			}
+			return e, nil
+		})
 	}
 	return t, nil
 }
@@ -188,7 +192,10 @@ func (t *Tokenizer) cached(encoding, text string) (int, bool) {
 
 // countUncached counts text with one encoding, extrapolating past exactBytes.
 func (t *Tokenizer) countUncached(encoding, text string) int {
-	e := t.enc[encoding]
+	e, err := t.enc[encoding]()
+	if err != nil { // the vocabulary ships in the binary, so this is a build defect
+		return (len(text) + 3) / 4
+	}
 	if t.exactBytes < 0 || len(text) <= t.exactBytes {
 		return len(e.EncodeOrdinary(text))
 	}
