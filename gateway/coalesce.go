@@ -43,13 +43,16 @@ type flightMeta struct {
 
 // coalesceKey returns the flight key for a routed request, or "" when it must not be
 // coalesced (sampled unless the route allows it, not routed, or headless already).
-func (g *Gateway) coalesceKey(ctx *fasthttp.RequestCtx, pl *plan, sel *selection, pr *provider.Request, rec *record) string {
+func (g *Gateway) coalesceKey(ctx *fasthttp.RequestCtx, pl *plan, sel *selection, pr *provider.Request, f *fields, rec *record) string {
 	if g.flights == nil || ctx.UserValue(headlessKey) != nil || pr.Op == provider.OpModels {
 		return ""
 	}
 	cr := pl.snap.Routes[sel.routeIndex]
 	if cr.Coalesce != nil && !*cr.Coalesce {
 		return ""
+	}
+	if !f.deterministic && pr.Op != provider.OpEmbedding && cr.Coalesce == nil {
+		return "" // the common case, decided without canonicalising the body
 	}
 	key, deterministic, err := cache.RequestKey(pr.Op, cacheScope(rec, sel.dec.Candidate.Model), pr.Body)
 	if err != nil || (!deterministic && (cr.Coalesce == nil || !*cr.Coalesce)) {

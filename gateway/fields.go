@@ -20,11 +20,16 @@ type fields struct {
 	user         string
 	metadata     jsonx.Result // the metadata object, if any
 	prompt       jsonx.Result // the prompt reference object, if any
+	// deterministic is true when the answer is not drawn at random: temperature 0 or a
+	// seed, and one choice (the exact cache's rule; embeddings always are).
+	deterministic bool
 }
 
 // readFields fills f from a body already known to be a valid JSON object. The strings it
 // keeps are copies; metadata aliases body and lives only as long as the handler.
 func readFields(body []byte) (f fields, err error) {
+	var temperatureZero, seeded, manyChoices bool
+	defer func() { f.deterministic = (temperatureZero || seeded) && !manyChoices }()
 	jsonx.View(body).ForEach(func(k, v jsonx.Result) bool {
 		switch k.Str {
 		case "model":
@@ -53,6 +58,12 @@ func readFields(body []byte) (f fields, err error) {
 			}
 		case "prompt":
 			f.prompt = v
+		case "temperature":
+			temperatureZero = v.Type == jsonx.Number && v.Float() == 0
+		case "seed":
+			seeded = v.Type == jsonx.Number
+		case "n", "best_of":
+			manyChoices = manyChoices || v.Int() > 1
 		}
 		return true
 	})

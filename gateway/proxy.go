@@ -104,7 +104,7 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		return rec
 	}
 	rec.hit = hit
-	if key := g.coalesceKey(ctx, pl, sel, &pr, &rec); key != "" {
+	if key := g.coalesceKey(ctx, pl, sel, &pr, &f, &rec); key != "" {
 		g.coalesce(ctx, op, key, &rec)
 		return rec
 	}

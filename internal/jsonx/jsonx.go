@@ -17,8 +17,11 @@ import (
 // byte offset in the document (0 when not known, e.g. for a missing value).
 type Result = gjson.Result
 
-// String is the Result.Type of a JSON string.
-const String = gjson.String
+// String and Number are Result.Type values.
+const (
+	String = gjson.String
+	Number = gjson.Number
+)
 
 // RawMessage is raw JSON text kept as is.
 type RawMessage = json.RawMessage

@@ -127,8 +127,8 @@ log:
   level: warn
   requests: false
 metering:
-  ledger: sqlite:%s
-`, addr, filepath.Join(b.outDir, name+".ledger.db"))
+  ledger: %s
+`, addr, b.ledgerURL(name))
 	if b.opts.gatewayExtra != "" {
 		extra, err := os.ReadFile(b.opts.gatewayExtra)
 		if err != nil {
@@ -138,6 +138,14 @@ metering:
 	}
 	path := filepath.Join(b.outDir, name)
 	return path, os.WriteFile(path, []byte(cfg), 0o644)
+}
+
+// ledgerURL is the gateway's ledger for a config named name.
+func (b *bench) ledgerURL(name string) string {
+	if b.opts.ledger == "none" {
+		return "none"
+	}
+	return "sqlite:" + filepath.Join(b.outDir, name+".ledger.db")
 }
 
 // runCell runs the warmup, then the measured load, sampling CPU around it.

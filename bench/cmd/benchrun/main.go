@@ -56,6 +56,7 @@ type options struct {
 	pin              bool
 	outDir           string
 	gatewayExtra     string // YAML appended to the generated gateway config
+	ledger           string // the gateway's metering.ledger: "sqlite" (in the output dir) or "none"
 	body             string // request body file for every load run (default: generated)
 }
 
@@ -189,6 +190,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.pin, "pin", false, "pin the load generator to CPU 0 and the servers to CPU 1 with taskset")
 	flag.StringVar(&o.outDir, "out", "", "directory for results.json, server logs and profiles (default: a new temp dir)")
 	flag.StringVar(&o.gatewayExtra, "gateway-extra", "", "YAML file appended to the generated gateway config (e.g. telemetry or cache settings)")
+	flag.StringVar(&o.ledger, "ledger", "sqlite", "the gateway's cost ledger: sqlite (a file in -out) or none")
 	flag.StringVar(&o.body, "body", "", "request body file sent by every load run (default: a generated chat request)")
 	flag.Parse()
 	var err error
