@@ -172,28 +172,33 @@ func (s *SQLStore) WriteBatch(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	// Prepare (or find) the statements before the transaction: SQLite has one writer
-	// connection, which the transaction holds until it ends.
-	stmts := make([]*sql.Stmt, 0, (len(events)+s.d.maxRows-1)/s.d.maxRows)
-	for start := 0; start < len(events); start += s.d.maxRows {
-		st, err := s.insertStmt(ctx, min(s.d.maxRows, len(events)-start))
+	// Rows go in chunks of power-of-two sizes, so a handful of prepared statements serve
+	// every batch size. They are prepared (or found) before the transaction: SQLite has
+	// one writer connection, which the transaction holds until it ends.
+	var sizes []int
+	var stmts []*sql.Stmt
+	for left := len(events); left > 0; {
+		n := chunkSize(left, s.d.maxRows)
+		st, err := s.insertStmt(ctx, n)
 		if err != nil {
 			return fmt.Errorf("metering: ledger write: %w", err)
 		}
-		stmts = append(stmts, st)
+		sizes, stmts = append(sizes, n), append(stmts, st)
+		left -= n
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("metering: ledger write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	args := make([]any, 0, min(len(events), s.d.maxRows)*len(eventColumns))
-	for i, start := 0, 0; start < len(events); i, start = i+1, start+s.d.maxRows {
-		chunk := events[start:min(start+s.d.maxRows, len(events))]
+	args := make([]any, 0, sizes[0]*len(eventColumns))
+	start := 0
+	for i, n := range sizes {
 		args = args[:0]
-		for j := range chunk {
-			args = appendEventArgs(args, &chunk[j])
+		for j := start; j < start+n; j++ {
+			args = appendEventArgs(args, &events[j])
 		}
+		start += n
 		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("metering: ledger write: %w", err)
 		}
@@ -202,6 +207,15 @@ func (s *SQLStore) WriteBatch(ctx context.Context, events []Event) error {
 		return fmt.Errorf("metering: ledger commit: %w", err)
 	}
 	return nil
+}
+
+// chunkSize is the largest power of two no more than left and max.
+func chunkSize(left, max int) int {
+	n := 1
+	for n*2 <= left && n*2 <= max {
+		n *= 2
+	}
+	return n
 }
 
 // insertStmt returns the prepared insert for n events, preparing it once.
