@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/cache"
+	"github.com/switchyard/switchyard/internal/batchlane"
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/mock"
@@ -44,6 +45,7 @@ type Gateway struct {
 	embeds  *embedBatcher      // nil unless batching.embeddings is enabled
 	cache   *cache.Cache       // nil unless cache.enabled
 	flights *flight.Group      // nil unless coalescing is enabled
+	lane    *batchlane.Collector // nil unless the batch lane is enabled
 	policy  *policies.Reloader // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
@@ -106,6 +108,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.Batching.Coalesce.On() {
 		if g.flights, err = flight.New(cfg.Batching.Coalesce.Config); err != nil {
 			return nil, fmt.Errorf("coalescing: %w", err)
+		}
+	}
+	if cfg.BatchLane.Enabled {
+		if g.lane, err = g.newBatchLane(); err != nil {
+			return nil, fmt.Errorf("batch lane: %w", err)
 		}
 	}
 	if cfg.Batching.Embeddings.Enabled {
@@ -256,6 +263,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	if g.flights != nil {
 		g.flights.Close()
+	}
+	if g.lane != nil { // submits what is pending; its jobs are metered before the ledger closes
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = g.lane.Close(cctx)
+		cancel()
 	}
 	if g.cache != nil {
 		_ = g.cache.Close()

@@ -89,6 +89,13 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		rec.errCode = writeError(ctx, err).Code
 		return rec
 	}
+	if wantsDeferral(ctx) {
+		if err := g.deferRequest(ctx, pl, sel, &pr, &rec); err != nil {
+			rec.errCode = writeError(ctx, err).Code
+		}
+		rec.provider = "" // metered when the job finishes, not now
+		return rec
+	}
 	if g.limits != nil {
 		if err := g.reserve(ctx, &rec, pr.Body, f.maxTokens); err != nil {
 			rec.errCode = writeError(ctx, err).Code

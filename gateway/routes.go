@@ -45,6 +45,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		g.adminCache(ctx)
 		return
 	default:
+		if bytes.HasPrefix(path, []byte("/v1/switchyard/jobs/")) {
+			g.getJob(ctx, string(path[len("/v1/switchyard/jobs/"):]))
+			return
+		}
 		if bytes.HasPrefix(path, []byte("/v1/models/")) {
 			rec = g.getModel(ctx, path[len("/v1/models/"):])
 			break

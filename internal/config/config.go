@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/cache"
+	"github.com/switchyard/switchyard/internal/batchlane"
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/microbatch"
 	"github.com/switchyard/switchyard/internal/provider"
@@ -58,6 +59,9 @@ type Config struct {
 	Cache cache.Config `yaml:"cache"`
 	// Batching configures request merging (see docs/batching.md).
 	Batching Batching `yaml:"batching"`
+	// BatchLane collects deferrable requests (x-switchyard-priority: batch, on routes with
+	// deferrable: true) into provider batch jobs (see docs/batch-lane.md). Default off.
+	BatchLane BatchLane `yaml:"batch_lane"`
 	// Telemetry configures OpenTelemetry traces, metrics, cost-event logs and the
 	// Prometheus /metrics endpoint (see docs/telemetry.md). Default off.
 	Telemetry telemetry.Config `yaml:"telemetry"`
@@ -166,6 +170,17 @@ type Batching struct {
 	Embeddings EmbeddingsBatching `yaml:"embeddings"`
 }
 
+// BatchLane configures the batch lane.
+type BatchLane struct {
+	// Enabled turns the batch lane on. Default false.
+	Enabled bool `yaml:"enabled"`
+	// MaxInflight is the rate budget of providers in rate_budget mode: deferred requests
+	// start only while fewer upstream calls than this are in flight. Default 8.
+	MaxInflight int `yaml:"max_inflight"`
+	// Config is the lane's own settings (mode, price_percent, max_wait, ...).
+	batchlane.Config `yaml:",inline"`
+}
+
 // Coalescing configures request coalescing.
 type Coalescing struct {
 	// Enabled turns coalescing on: identical deterministic requests in flight at the same
@@ -257,6 +272,10 @@ func (c *Config) Defaults() {
 	c.Telemetry.Defaults()
 	c.Batching.Embeddings.Config = c.Batching.Embeddings.Config.WithDefaults()
 	c.Batching.Coalesce.Config = c.Batching.Coalesce.Config.WithDefaults()
+	if c.BatchLane.MaxInflight <= 0 {
+		c.BatchLane.MaxInflight = 8
+	}
+	c.BatchLane.Config = c.BatchLane.Config.WithDefaults()
 	for i := range c.RateLimits.Rules {
 		c.RateLimits.Rules[i].Defaults()
 	}

@@ -212,6 +212,11 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 	if err := c.Batching.Embeddings.Config.Validate(); err != nil {
 		add(lineOf(root, "batching", "embeddings"), "%v", err)
 	}
+	if c.BatchLane.Enabled {
+		if err := c.BatchLane.Config.Validate(); err != nil {
+			add(lineOf(root, "batch_lane"), "%v", err)
+		}
+	}
 	if err := c.Telemetry.Validate(); err != nil {
 		add(lineOf(root, "telemetry"), "%v", err)
 	}

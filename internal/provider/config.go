@@ -140,6 +140,10 @@ func (c *Config) path(op Op) string {
 	return def
 }
 
+// AuthHeaders returns the headers that authenticate the gateway to this provider (and
+// its extra headers), for calls outside the translators (its files and batches API).
+func (c *Config) AuthHeaders() []Header { return c.staticHeaders() }
+
 // staticHeaders returns the headers sent on every request: the key and the extras,
 // computed once so the hot path only copies them.
 func (c *Config) staticHeaders() []Header {
