@@ -19,13 +19,13 @@ import (
 // loopback socket: uploaded JSONL inputs become batches that complete on their second
 // poll, with one chat.completion (usage included) per input line.
 type fakeBatchProvider struct {
-	URL string
-	mu  sync.Mutex
-	files   map[string][]byte
-	batches map[string]map[string]any
-	polls   map[string]int
+	URL              string
+	mu               sync.Mutex
+	files            map[string][]byte
+	batches          map[string]map[string]any
+	polls            map[string]int
 	uploads, creates int
-	seq     int
+	seq              int
 }
 
 func startFakeBatchProvider(t *testing.T) *fakeBatchProvider {

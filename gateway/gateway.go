@@ -42,11 +42,11 @@ type Gateway struct {
 	meter   *meter
 	limits  *limits // nil without rate limit rules
 	tel     *telemetry.Telemetry
-	embeds  *embedBatcher      // nil unless batching.embeddings is enabled
-	cache   *cache.Cache       // nil unless cache.enabled
-	flights *flight.Group      // nil unless coalescing is enabled
+	embeds  *embedBatcher        // nil unless batching.embeddings is enabled
+	cache   *cache.Cache         // nil unless cache.enabled
+	flights *flight.Group        // nil unless coalescing is enabled
 	lane    *batchlane.Collector // nil unless the batch lane is enabled
-	policy  *policies.Reloader // nil without a policy file
+	policy  *policies.Reloader   // nil without a policy file
 	prompts atomic.Pointer[policies.Registry]
 	promptR *policies.Reloader // nil without a prompts directory
 	stop    context.CancelFunc // stops the policy watcher
