@@ -25,6 +25,25 @@ import (
 
 const headerPriority = "X-Switchyard-Priority"
 
+// passthrough is where OpenAI files and batches calls are forwarded.
+type passthrough struct {
+	target  *target
+	baseURL string
+	headers []provider.Header
+}
+
+// newPassthrough picks batch_lane.passthrough_provider, or the first OpenAI-schema one.
+func (g *Gateway) newPassthrough() *passthrough {
+	for i := range g.cfg.Providers {
+		pc := &g.cfg.Providers[i]
+		want := g.cfg.BatchLane.PassthroughProvider
+		if (want != "" && pc.Name == want) || (want == "" && pc.Kind == provider.KindOpenAI) {
+			return &passthrough{target: g.targets[pc.Name], baseURL: pc.BaseURL, headers: pc.AuthHeaders()}
+		}
+	}
+	return nil
+}
+
 // newBatchLane starts the collector with every OpenAI-schema provider's batch API.
 func (g *Gateway) newBatchLane() (*batchlane.Collector, error) {
 	ups := map[string]batchlane.Upstream{}

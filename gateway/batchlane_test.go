@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -178,6 +180,68 @@ keys:
 		ev := evs[id]
 		if ev.Tokens.Input != 1000 || ev.Tokens.Output != 500 || ev.Cost <= 0 || ev.Cost*2 != ev.Counterfactual || ev.Team != "data" {
 			t.Fatalf("job %s metered %+v (want half the list price)", id, ev)
+		}
+	}
+}
+
+func TestFilesAndBatchesPassThroughAndResultsAreMeteredOnce(t *testing.T) {
+	fp := startFakeBatchProvider(t)
+	ledger := filepath.Join(t.TempDir(), "ledger.db")
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+batch_lane: {enabled: true}
+metering: {ledger: "sqlite:%s", writer: {flush_interval: 20ms}}
+providers: [{name: openai, base_url: %s, api_key_env: KEY}]
+models: [{name: gpt-4o-mini, provider: openai}]
+keys:
+  - {name: etl, key_env: ETL, team: data, feature: nightly}
+  - {name: web, key_env: WEB, team: growth, feature: search}
+`, ledger, fp.URL), map[string]string{"KEY": "sk-provider", "ETL": "k-etl", "WEB": "k-web"})
+	call := func(method, path, key, contentType string, body []byte) testutil.Response {
+		req, _ := http.NewRequest(method, g.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		return g.Do(t, req)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("purpose", "batch")
+	fw, _ := mw.CreateFormFile("file", "input.jsonl")
+	for i := range 2 {
+		fmt.Fprintf(fw, `{"custom_id":"r%d","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi %d"}]}}`+"\n", i, i)
+	}
+	_ = mw.Close()
+	r := call("POST", "/v1/files", "k-etl", mw.FormDataContentType(), buf.Bytes())
+	var file struct{ ID string }
+	if r.Status != 200 || json.Unmarshal(r.Body, &file) != nil || file.ID == "" {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	r = call("POST", "/v1/batches", "k-etl", "application/json", []byte(`{"input_file_id":"`+file.ID+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`))
+	var batch struct {
+		ID, Status   string
+		OutputFileID string `json:"output_file_id"`
+	}
+	if r.Status != 200 || json.Unmarshal(r.Body, &batch) != nil {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	if r := call("GET", "/v1/batches/"+batch.ID, "k-web", "", nil); r.Status != 404 {
+		t.Fatalf("another key saw the batch: %d", r.Status)
+	}
+	for batch.Status != "completed" {
+		r = call("GET", "/v1/batches/"+batch.ID, "k-etl", "", nil)
+		_ = json.Unmarshal(r.Body, &batch)
+	}
+	for range 2 { // downloading twice bills once
+		r = call("GET", "/v1/files/"+batch.OutputFileID+"/content", "k-etl", "", nil)
+		if r.Status != 200 || !strings.Contains(string(r.Body), "batched answer 1") {
+			t.Fatalf("download: %d %s", r.Status, r.Body)
+		}
+	}
+	evs := ledgerEvents(t, ledger, 2)
+	for _, ev := range evs {
+		if ev.Tokens.Input != 1000 || ev.Route != "batch-passthrough" || ev.Team != "data" || ev.Cost <= 0 {
+			t.Fatalf("event %+v", ev)
 		}
 	}
 }

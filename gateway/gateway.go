@@ -46,15 +46,18 @@ type Gateway struct {
 	cache   *cache.Cache         // nil unless cache.enabled
 	flights *flight.Group        // nil unless coalescing is enabled
 	lane    *batchlane.Collector // nil unless the batch lane is enabled
-	policy  *policies.Reloader   // nil without a policy file
-	prompts atomic.Pointer[policies.Registry]
-	promptR *policies.Reloader // nil without a prompts directory
-	stop    context.CancelFunc // stops the policy watcher
-	keys    *keyring
-	ids     *idSource
-	srv     *fasthttp.Server
-	mocks   []*mock.Server
-	logReqs bool
+	// passthrough and owners serve /v1/files and /v1/batches (with the batch lane).
+	passthrough *passthrough
+	owners      *batchlane.Owners
+	policy      *policies.Reloader // nil without a policy file
+	prompts     atomic.Pointer[policies.Registry]
+	promptR     *policies.Reloader // nil without a prompts directory
+	stop        context.CancelFunc // stops the policy watcher
+	keys        *keyring
+	ids         *idSource
+	srv         *fasthttp.Server
+	mocks       []*mock.Server
+	logReqs     bool
 
 	streams sync.WaitGroup // open stream relays
 	relays  sync.Map       // *relay -> struct{}: the open ones, to cut at the shutdown deadline
@@ -114,6 +117,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		if g.lane, err = g.newBatchLane(); err != nil {
 			return nil, fmt.Errorf("batch lane: %w", err)
 		}
+		g.passthrough = g.newPassthrough()
+		g.owners = batchlane.NewOwners(cfg.BatchLane.Config, nil)
 	}
 	if cfg.Batching.Embeddings.Enabled {
 		if g.embeds, err = newEmbedBatcher(g, cfg.Batching.Embeddings.Config); err != nil {

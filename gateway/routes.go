@@ -45,6 +45,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		g.adminCache(ctx)
 		return
 	default:
+		if isBatchAPI(path) {
+			g.batchPassthrough(ctx)
+			return
+		}
 		if bytes.HasPrefix(path, []byte("/v1/switchyard/jobs/")) {
 			g.getJob(ctx, string(path[len("/v1/switchyard/jobs/"):]))
 			return

@@ -177,6 +177,9 @@ type BatchLane struct {
 	// MaxInflight is the rate budget of providers in rate_budget mode: deferred requests
 	// start only while fewer upstream calls than this are in flight. Default 8.
 	MaxInflight int `yaml:"max_inflight"`
+	// PassthroughProvider names the provider that /v1/files and /v1/batches pass through
+	// to. Default: the first provider of kind openai.
+	PassthroughProvider string `yaml:"passthrough_provider"`
 	// Config is the lane's own settings (mode, price_percent, max_wait, ...).
 	batchlane.Config `yaml:",inline"`
 }

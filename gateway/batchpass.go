@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/batchlane"
+	"github.com/switchyard/switchyard/metering"
+)
+
+// isBatchAPI reports whether path is one of the OpenAI files or batches routes that pass
+// through to the batch lane's provider.
+func isBatchAPI(path []byte) bool {
+	for _, p := range [][]byte{[]byte("/v1/files"), []byte("/v1/batches"), []byte("/files"), []byte("/batches")} {
+		if bytes.Equal(path, p) || (bytes.HasPrefix(path, p) && path[len(p)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// batchPassthrough forwards an OpenAI files or batches call to the batch lane's provider,
+// byte for byte, with the gateway's credentials. Callers only see the files and batches
+// they created (batch_lane.isolation). Batch results downloaded through here are metered,
+// one cost event per result line, at the batch price.
+func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
+	p, err := g.keys.authenticate(ctx)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pt := g.passthrough
+	if pt == nil {
+		writeError(ctx, apierr.NotFound(string(ctx.Path())))
+		return
+	}
+	tgt, err := batchlane.Route(string(ctx.Method()), string(ctx.Path()), string(ctx.QueryArgs().QueryString()), pt.baseURL)
+	var me *batchlane.MethodError
+	switch {
+	case errors.As(err, &me):
+		ctx.Response.Header.Set("Allow", me.Allow)
+		writeError(ctx, apierr.MethodNotAllowed(string(ctx.Method()), string(ctx.Path())))
+		return
+	case errors.Is(err, batchlane.ErrNotPassthrough):
+		writeError(ctx, apierr.NotFound(string(ctx.Path())))
+		return
+	case err != nil:
+		writeError(ctx, apierr.BadRequest("invalid_value", "", err.Error()))
+		return
+	}
+	caller := batchlane.Caller{Key: p.Key, Team: p.Team}
+	body := ctx.PostBody()
+	if err := g.owners.Authorize(tgt, body, caller); err != nil {
+		writeError(ctx, apierr.New(404, apierr.TypeInvalidRequest, "not_found", "", "no such file or batch"))
+		return
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(tgt.Method)
+	req.SetRequestURI(tgt.URL)
+	for k, v := range ctx.Request.Header.All() {
+		if batchlane.ForwardRequestHeader(string(k)) {
+			req.Header.SetBytesKV(k, v)
+		}
+	}
+	for _, h := range pt.headers {
+		req.Header.Set(h.Key, h.Value)
+	}
+	req.SetBodyRaw(body)
+	err = pt.target.client.Do(req, resp, 5*time.Minute)
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	out := resp.Body()
+	g.owners.Learn(tgt, resp.StatusCode(), out, caller)
+	if tgt.Action == batchlane.ActionList {
+		out = g.owners.FilterList(out, caller)
+	}
+	if tgt.Resource == batchlane.ResourceFile && tgt.Action == batchlane.ActionContent && resp.StatusCode() < 300 {
+		g.meterBatchResults(out, p, pt.target.name)
+	}
+	for k, v := range resp.Header.All() {
+		if batchlane.ForwardResponseHeader(string(k)) {
+			ctx.Response.Header.SetBytesKV(k, v)
+		}
+	}
+	ctx.SetStatusCode(resp.StatusCode())
+	ctx.SetBody(out)
+}
+
+// meterBatchResults records one cost event per result line that carries usage, with the
+// provider's line id as request id, so downloading a file twice never bills it twice.
+func (g *Gateway) meterBatchResults(jsonl []byte, p Principal, prov string) {
+	lines, err := batchlane.ParseResults(jsonl)
+	if err != nil {
+		g.log.Warn("batch results partly unreadable", "error", err.Error())
+	}
+	for _, l := range lines {
+		if !l.Usage.Reported || l.ID == "" {
+			continue
+		}
+		ev := &metering.Event{RequestID: l.ID, Time: time.Now(), Key: p.Key, Team: p.Team, Feature: p.Feature,
+			Route: "batch-passthrough", RequestedModel: l.Model, ServedModel: l.Model, Provider: prov,
+			Cache: metering.CacheNone, Tokens: metering.TokensOf(l.Usage), UsageSource: metering.UsageMeasured,
+			Status: l.StatusCode, ErrorCode: l.ErrorCode}
+		g.meter.pricer.Price(ev)
+		ev.Cost = batchlane.AtBatchPrice(ev.Cost, g.cfg.BatchLane.PricePercent)
+		ev.Counterfactual, ev.Savings = ev.Cost, 0 // a batch the client chose claims no saving
+		if g.meter.ledger != nil {
+			if err := g.meter.ledger.Append(ev); err != nil {
+				g.log.Error("cost event not recorded", "request_id", l.ID, "error", err.Error())
+			}
+		}
+	}
+}
