@@ -195,13 +195,13 @@ func (a *Assembler) Result() ([]byte, provider.Usage, error) {
 	}
 	b := make([]byte, 0, 256+a.textLen())
 	b = append(b, `{"id":`...)
-	b = appendString(b, a.id)
+	b = jsonx.Quote(b, a.id)
 	b = append(b, `,"object":"`...)
 	b = append(b, object...)
 	b = append(b, `","created":`...)
 	b = strconv.AppendInt(b, a.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, a.model)
+	b = jsonx.Quote(b, a.model)
 	b = append(b, `,"choices":[`...)
 	for i, c := range a.choices {
 		if i > 0 {
@@ -217,11 +217,11 @@ func (a *Assembler) Result() ([]byte, provider.Usage, error) {
 	}
 	if a.tier != "" {
 		b = append(b, `,"service_tier":`...)
-		b = appendString(b, a.tier)
+		b = jsonx.Quote(b, a.tier)
 	}
 	if a.fingerprint != "" {
 		b = append(b, `,"system_fingerprint":`...)
-		b = appendString(b, a.fingerprint)
+		b = jsonx.Quote(b, a.fingerprint)
 	}
 	b = append(b, '}')
 	return b, provider.OpenAIUsage(jsonx.Get(b, "usage")), nil
@@ -266,29 +266,29 @@ func (c *choiceAcc) appendJSON(b []byte, legacy bool) []byte {
 	b = strconv.AppendInt(b, c.index, 10)
 	if legacy {
 		b = append(b, `,"text":`...)
-		b = appendString(b, c.content.String())
+		b = jsonx.Quote(b, c.content.String())
 	} else {
 		b = append(b, `,"message":{"role":`...)
 		role := c.role
 		if role == "" {
 			role = "assistant"
 		}
-		b = appendString(b, role)
+		b = jsonx.Quote(b, role)
 		b = append(b, `,"content":`...)
 		if c.hasContent || len(c.tools) == 0 {
-			b = appendString(b, c.content.String())
+			b = jsonx.Quote(b, c.content.String())
 		} else {
 			b = append(b, "null"...)
 		}
 		b = append(b, `,"refusal":`...)
 		if c.refusal.Len() > 0 {
-			b = appendString(b, c.refusal.String())
+			b = jsonx.Quote(b, c.refusal.String())
 		} else {
 			b = append(b, "null"...)
 		}
 		if c.reasoning.Len() > 0 {
 			b = append(b, `,"reasoning_content":`...)
-			b = appendString(b, c.reasoning.String())
+			b = jsonx.Quote(b, c.reasoning.String())
 		}
 		if len(c.tools) > 0 {
 			b = c.appendTools(b)
@@ -309,7 +309,7 @@ func (c *choiceAcc) appendJSON(b []byte, legacy bool) []byte {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"finish_reason":`...)
-	b = appendString(b, c.finish)
+	b = jsonx.Quote(b, c.finish)
 	return append(b, '}')
 }
 
@@ -325,13 +325,13 @@ func (c *choiceAcc) appendTools(b []byte) []byte {
 			typ = "function"
 		}
 		b = append(b, `{"id":`...)
-		b = appendString(b, t.id)
+		b = jsonx.Quote(b, t.id)
 		b = append(b, `,"type":`...)
-		b = appendString(b, typ)
+		b = jsonx.Quote(b, typ)
 		b = append(b, `,"function":{"name":`...)
-		b = appendString(b, t.name)
+		b = jsonx.Quote(b, t.name)
 		b = append(b, `,"arguments":`...)
-		b = appendString(b, t.args.String())
+		b = jsonx.Quote(b, t.args.String())
 		b = append(b, "}}"...)
 	}
 	return append(b, ']')

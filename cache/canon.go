@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/jsonx"
 )
@@ -41,7 +40,7 @@ func appendCanonical(dst []byte, v jsonx.Result) []byte {
 	}
 	switch v.Type {
 	case jsonx.String:
-		return appendString(dst, v.Str)
+		return jsonx.Quote(dst, v.Str)
 	case numberType:
 		return appendNumber(dst, v.Raw)
 	case falseType:
@@ -73,7 +72,7 @@ func appendCanonicalObject(dst []byte, v jsonx.Result) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, m.key)
+		dst = jsonx.Quote(dst, m.key)
 		dst = append(dst, ':')
 		dst = appendCanonical(dst, m.val)
 	}
@@ -99,49 +98,4 @@ func appendNumber(dst []byte, raw string) []byte {
 		return strconv.AppendInt(dst, int64(f), 10)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
-}
-
-// appendString appends s as a JSON string: quotes, backslashes and control characters
-// escaped, invalid UTF-8 replaced by U+FFFD, everything else as is. It allocates nothing
-// beyond growing dst (jsonx.Quote goes through encoding/json).
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

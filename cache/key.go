@@ -139,7 +139,7 @@ func appendCanonicalRequest(dst []byte, op provider.Op, root jsonx.Result, maskL
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, m.key)
+		dst = jsonx.Quote(dst, m.key)
 		dst = append(dst, ':')
 		dst = append(dst, scratch[m.start:m.end]...)
 	}
@@ -154,7 +154,7 @@ func normalizeMember(dst []byte, op provider.Op, key string, v jsonx.Result, mas
 	switch {
 	case key == "stop" && v.Type == jsonx.String, key == "input" && op == provider.OpEmbedding && v.Type == jsonx.String:
 		dst = append(dst, '[')
-		dst = appendString(dst, v.Str)
+		dst = jsonx.Quote(dst, v.Str)
 		return append(dst, ']')
 	case key == "messages" && v.IsArray():
 		return appendMessages(dst, v, maskLast)
@@ -187,14 +187,14 @@ func appendMessages(dst []byte, msgs jsonx.Result, maskLast bool) []byte {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, f.key)
+			dst = jsonx.Quote(dst, f.key)
 			dst = append(dst, ':')
 			switch {
 			case f.key == "content" && last:
 				dst = append(dst, "null"...)
 			case f.key == "content":
 				if t, ok := singleTextPart(f.val); ok {
-					dst = appendString(dst, t)
+					dst = jsonx.Quote(dst, t)
 				} else {
 					dst = appendCanonical(dst, f.val)
 				}

@@ -40,7 +40,7 @@ func ReplayJSON(e *Entry, opt ReplayOptions) ([]byte, error) {
 		return append([]byte(nil), body...), nil
 	}
 	if opt.ID != "" {
-		if body, err = jsonx.SetTopLevel(body, "id", appendString(nil, opt.ID)); err != nil {
+		if body, err = jsonx.SetTopLevel(body, "id", jsonx.Quote(nil, opt.ID)); err != nil {
 			return nil, err
 		}
 	}
@@ -132,20 +132,20 @@ func chunkFrame(root jsonx.Result, opt ReplayOptions, legacy bool) (prefix, suff
 	if legacy {
 		object = "text_completion"
 	}
-	p := append([]byte(`{"id":`), appendString(nil, id)...)
+	p := append([]byte(`{"id":`), jsonx.Quote(nil, id)...)
 	p = append(p, `,"object":"`...)
 	p = append(p, object...)
 	p = append(p, `","created":`...)
 	p = strconv.AppendInt(p, created, 10)
 	p = append(p, `,"model":`...)
-	p = appendString(p, root.Get("model").Str)
+	p = jsonx.Quote(p, root.Get("model").Str)
 	if t := root.Get("service_tier"); t.Type == jsonx.String {
 		p = append(p, `,"service_tier":`...)
-		p = appendString(p, t.Str)
+		p = jsonx.Quote(p, t.Str)
 	}
 	if f := root.Get("system_fingerprint"); f.Type == jsonx.String {
 		p = append(p, `,"system_fingerprint":`...)
-		p = appendString(p, f.Str)
+		p = jsonx.Quote(p, f.Str)
 	}
 	p = append(p, `,"choices":[`...)
 	s := []byte("]}")
@@ -195,7 +195,7 @@ func (r *replayer) chatChoice(c jsonx.Result) {
 		// Role chunk, as OpenAI sends it: empty content, null refusal.
 		b = choiceHead(b, idx, "delta")
 		b = append(b, `{"role":`...)
-		b = appendString(b, role)
+		b = jsonx.Quote(b, role)
 		b = append(b, `,"content":"","refusal":null}`...)
 		r.emit(append(b, choiceTail...))
 	}
@@ -214,7 +214,7 @@ func (r *replayer) chatChoice(c jsonx.Result) {
 	}
 	b = choiceHead(b[:0], idx, "delta")
 	b = append(b, `{},"logprobs":null,"finish_reason":`...)
-	b = appendString(b, c.Get("finish_reason").Str)
+	b = jsonx.Quote(b, c.Get("finish_reason").Str)
 	r.emit(append(b, '}'))
 }
 
@@ -226,7 +226,7 @@ func (r *replayer) textChunks(idx int64, field, s string) {
 		b = append(b, `{"`...)
 		b = append(b, field...)
 		b = append(b, `":`...)
-		b = appendString(b, piece)
+		b = jsonx.Quote(b, piece)
 		b = append(b, '}')
 		r.emit(append(b, choiceTail...))
 	}
@@ -242,22 +242,22 @@ func (r *replayer) toolChunks(idx, i int64, tc jsonx.Result, withRole bool, role
 	if withRole {
 		b = choiceHead(b, idx, "delta")
 		b = append(b, `{"role":`...)
-		b = appendString(b, role)
+		b = jsonx.Quote(b, role)
 		b = append(b, `,"content":null,"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, i, 10)
 	} else {
 		b = head(nil)
 	}
 	b = append(b, `,"id":`...)
-	b = appendString(b, tc.Get("id").Str)
+	b = jsonx.Quote(b, tc.Get("id").Str)
 	b = append(b, `,"type":`...)
 	typ := tc.Get("type").Str
 	if typ == "" {
 		typ = "function"
 	}
-	b = appendString(b, typ)
+	b = jsonx.Quote(b, typ)
 	b = append(b, `,"function":{"name":`...)
-	b = appendString(b, tc.Get("function.name").Str)
+	b = jsonx.Quote(b, tc.Get("function.name").Str)
 	b = append(b, `,"arguments":""}}]`...)
 	if withRole {
 		b = append(b, `,"refusal":null`...)
@@ -267,7 +267,7 @@ func (r *replayer) toolChunks(idx, i int64, tc jsonx.Result, withRole bool, role
 	for piece := range splitText(tc.Get("function.arguments").Str, r.opt.ChunkBytes) {
 		b = head(b[:0])
 		b = append(b, `,"function":{"arguments":`...)
-		b = appendString(b, piece)
+		b = jsonx.Quote(b, piece)
 		b = append(b, `}}]}`...)
 		r.emit(append(b, choiceTail...))
 	}
@@ -278,7 +278,7 @@ func (r *replayer) legacyChoice(c jsonx.Result) {
 	var b []byte
 	for piece := range splitText(c.Get("text").Str, r.opt.ChunkBytes) {
 		b = append(b[:0], `{"text":`...)
-		b = appendString(b, piece)
+		b = jsonx.Quote(b, piece)
 		b = append(b, `,"index":`...)
 		b = strconv.AppendInt(b, idx, 10)
 		r.emit(append(b, choiceTail...))
@@ -286,7 +286,7 @@ func (r *replayer) legacyChoice(c jsonx.Result) {
 	b = append(b[:0], `{"text":"","index":`...)
 	b = strconv.AppendInt(b, idx, 10)
 	b = append(b, `,"logprobs":null,"finish_reason":`...)
-	b = appendString(b, c.Get("finish_reason").Str)
+	b = jsonx.Quote(b, c.Get("finish_reason").Str)
 	r.emit(append(b, '}'))
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -9,41 +10,26 @@ import (
 
 // logRequest writes the one line per request: ids, route, status, latency, no prompt text.
 func (g *Gateway) logRequest(ctx *fasthttp.RequestCtx, rid []byte, rec *record, d time.Duration) {
-	if !g.logReqs || rec.op == 0 {
+	if rec.op == 0 {
 		return
 	}
-	g.log.LogAttrs(nil, slog.LevelInfo, "request",
-		slog.String("request_id", string(rid)),
-		slog.String("op", rec.op.String()),
-		slog.Int("status", ctx.Response.StatusCode()),
-		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
-		slog.String("key", rec.principal.Key),
-		slog.String("team", rec.principal.Team),
-		slog.String("feature", rec.principal.Feature),
-		slog.String("model", rec.model),
-		slog.String("provider", rec.provider),
-		slog.String("served_model", rec.served),
-		slog.String("route", rec.route),
-		slog.String("deployment", rec.deployment),
-		slog.Int("attempts", rec.attempts),
-		slog.Bool("stream", false),
-		slog.Int64("input_tokens", rec.usage.InputTokens),
-		slog.Int64("output_tokens", rec.usage.OutputTokens),
-		slog.String("error", rec.errCode),
-	)
+	g.logLine(string(rid), rec, ctx.Response.StatusCode(), d, 0, true)
 }
 
 // logStream writes the request line for a stream once it has ended.
 func (g *Gateway) logStream(rid string, rec *record, d, ttfb time.Duration, complete bool) {
+	g.logLine(rid, rec, rec.status, d, ttfb, complete)
+}
+
+func (g *Gateway) logLine(rid string, rec *record, status int, d, ttfb time.Duration, complete bool) {
 	if !g.logReqs {
 		return
 	}
-	g.log.LogAttrs(nil, slog.LevelInfo, "request",
+	attrs := []slog.Attr{
 		slog.String("request_id", rid),
 		slog.String("op", rec.op.String()),
-		slog.Int("status", rec.status),
+		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
-		slog.Float64("ttfb_ms", float64(ttfb.Microseconds())/1000),
 		slog.String("key", rec.principal.Key),
 		slog.String("team", rec.principal.Team),
 		slog.String("feature", rec.principal.Feature),
@@ -53,10 +39,13 @@ func (g *Gateway) logStream(rid string, rec *record, d, ttfb time.Duration, comp
 		slog.String("route", rec.route),
 		slog.String("deployment", rec.deployment),
 		slog.Int("attempts", rec.attempts),
-		slog.Bool("stream", true),
-		slog.Bool("complete", complete),
+		slog.Bool("stream", rec.stream),
 		slog.Int64("input_tokens", rec.usage.InputTokens),
 		slog.Int64("output_tokens", rec.usage.OutputTokens),
 		slog.String("error", rec.errCode),
-	)
+	}
+	if rec.stream {
+		attrs = append(attrs, slog.Float64("ttfb_ms", float64(ttfb.Microseconds())/1000), slog.Bool("complete", complete))
+	}
+	g.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }

@@ -6,7 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/switchyard/switchyard/internal/jsonx"
 )
 
 // These helpers write variable values into a rendered JSON string without intermediate
@@ -14,74 +15,17 @@ import (
 // still go through internal/jsonx. appendJSONValue exists because encoding/json escapes
 // <, > and & as \u003c…, which a model would then read literally inside prompt text.
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONText appends s escaped for use inside a JSON string (without the quotes), as
-// encoding/json does minus the HTML escapes: invalid UTF-8 becomes U+FFFD.
-func appendJSONText(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
-}
-
-// appendQuoted appends s as a JSON string.
-func appendQuoted(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendJSONText(dst, s)
-	return append(dst, '"')
-}
-
 // appendValueText appends v as prompt text, escaped for a JSON string: a string as is,
 // numbers and booleans formatted, arrays and objects as compact JSON (keys sorted).
 func appendValueText(dst []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
-		return appendJSONText(dst, x)
+		return jsonx.AppendEscaped(dst, x)
 	case bool, float64, float32, int, int64, int32, uint, uint64, uint32, json.Number, nil:
 		return appendJSONValue(dst, v) // nothing to escape in these
 	}
 	var scratch [256]byte
-	return appendJSONText(dst, string(appendJSONValue(scratch[:0], v)))
+	return jsonx.AppendEscaped(dst, string(appendJSONValue(scratch[:0], v)))
 }
 
 // appendJSONValue appends v as JSON. v holds what a JSON decode produces (nil, bool,
@@ -94,7 +38,7 @@ func appendJSONValue(dst []byte, v any) []byte {
 	case bool:
 		return strconv.AppendBool(dst, x)
 	case string:
-		return appendQuoted(dst, x)
+		return jsonx.Quote(dst, x)
 	case json.Number:
 		return append(dst, x...)
 	case float64:
@@ -133,7 +77,7 @@ func appendJSONValue(dst []byte, v any) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendQuoted(dst, k)
+			dst = jsonx.Quote(dst, k)
 			dst = append(dst, ':')
 			dst = appendJSONValue(dst, x[k])
 		}
@@ -163,7 +107,7 @@ func appendReflect(dst []byte, rv reflect.Value) []byte {
 			return appendJSONValue(dst, m)
 		}
 	case reflect.String:
-		return appendQuoted(dst, rv.String())
+		return jsonx.Quote(dst, rv.String())
 	}
 	return append(dst, "null"...)
 }

@@ -73,7 +73,7 @@ func (v *PromptVersion) RenderRequest(vars map[string]any, clientBody []byte) ([
 	}
 	if !m.model && v.Model != "" {
 		m.key("model")
-		m.out = appendQuoted(m.out, v.Model)
+		m.out = jsonx.Quote(m.out, v.Model)
 	}
 	if !m.messages {
 		m.key("messages")
@@ -142,7 +142,7 @@ func (m *merger) key(k string) {
 		m.out = append(m.out, ',')
 	}
 	m.n++
-	m.out = appendQuoted(m.out, k)
+	m.out = jsonx.Quote(m.out, k)
 	m.out = append(m.out, ':')
 }
 

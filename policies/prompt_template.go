@@ -3,6 +3,8 @@ package policies
 import (
 	"fmt"
 	"strings"
+
+	"github.com/switchyard/switchyard/internal/jsonx"
 )
 
 // A prompt template is literal text with tags in double braces. The whole language is:
@@ -43,10 +45,10 @@ func parseTemplate(content string, index func(string) (int, bool)) ([]segment, [
 	for {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
-			lit = appendJSONText(lit, rest)
+			lit = jsonx.AppendEscaped(lit, rest)
 			break
 		}
-		lit = appendJSONText(lit, rest[:i])
+		lit = jsonx.AppendEscaped(lit, rest[:i])
 		end, err := tagEnd(rest, i+2)
 		if err != nil {
 			return nil, nil, &templateError{off: off + i, msg: err.Error()}
@@ -57,7 +59,7 @@ func parseTemplate(content string, index func(string) (int, bool)) ([]segment, [
 			return nil, nil, &templateError{off: off + i, msg: fmt.Sprintf("{{%s}}: %v", expr, err)}
 		}
 		if tag.name == "" {
-			lit = appendJSONText(lit, tag.def)
+			lit = jsonx.AppendEscaped(lit, tag.def)
 		} else {
 			n, ok := index(tag.name)
 			if !ok {
@@ -69,7 +71,7 @@ func parseTemplate(content string, index func(string) (int, bool)) ([]segment, [
 			}
 			seg := segment{v: n, hasDef: tag.hasDef}
 			if tag.hasDef {
-				seg.def = appendJSONText(nil, tag.def)
+				seg.def = jsonx.AppendEscaped(nil, tag.def)
 			}
 			segs = append(segs, seg)
 			used = append(used, tag.name)

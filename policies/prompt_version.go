@@ -202,7 +202,7 @@ func compileMessages(v *PromptVersion, f *PromptFile, errs *yamlx.Errors) map[st
 			errs.Add(f.File, m.templateLine(te.off), "message %d: %s", i+1, te.msg)
 			continue
 		}
-		prefix := append([]byte(`{"role":`), appendQuoted(nil, m.Role)...)
+		prefix := append([]byte(`{"role":`), jsonx.Quote(nil, m.Role)...)
 		prefix = append(prefix, `,"content":"`...)
 		v.msgs = append(v.msgs, cMessage{role: m.Role, content: m.Content, prefix: prefix, segs: segs})
 		for _, n := range names {
@@ -257,13 +257,13 @@ func (v *PromptVersion) assemble() {
 	v.head = append(v.head, '{')
 	if v.Model != "" {
 		v.head = append(v.head, `"model":`...)
-		v.head = appendQuoted(v.head, v.Model)
+		v.head = jsonx.Quote(v.head, v.Model)
 		v.head = append(v.head, ',')
 	}
 	v.head = append(v.head, `"messages":`...)
 	for _, p := range v.params {
 		v.tail = append(v.tail, ',')
-		v.tail = appendQuoted(v.tail, p.Key)
+		v.tail = jsonx.Quote(v.tail, p.Key)
 		v.tail = append(v.tail, ':')
 		v.tail = append(v.tail, p.Value...)
 	}

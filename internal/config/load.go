@@ -15,33 +15,15 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/yamlx"
 	"github.com/switchyard/switchyard/metering"
 )
 
 // Error is one problem in a config file, located by file and line (0 when unknown).
-type Error struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Msg
-	}
-	return e.File + ": " + e.Msg
-}
+type Error = yamlx.Error
 
 // Errors is every problem found in one load.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	s := make([]string, len(es))
-	for i, e := range es {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
+type Errors = yamlx.Errors
 
 // Load reads, strictly decodes, resolves and validates the config file at path.
 // getenv reads secrets (os.Getenv when nil).

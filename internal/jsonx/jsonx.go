@@ -8,6 +8,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -51,8 +52,61 @@ func View(b []byte) Result {
 // Parse wraps already-extracted JSON text.
 func Parse(s string) Result { return gjson.Parse(s) }
 
-// Quote appends s as a JSON string to dst.
+// Quote appends s as a JSON string to dst (see AppendEscaped).
 func Quote(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // strings always encode
-	return append(dst, b...)
+	dst = append(dst, '"')
+	dst = AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendEscaped appends s escaped for use inside a JSON string (without the quotes), as
+// encoding/json does minus the HTML escapes: quotes, backslashes, control characters,
+// U+2028 and U+2029 are escaped and invalid UTF-8 becomes U+FFFD. It allocates nothing
+// beyond growing dst.
+func AppendEscaped(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
 }
