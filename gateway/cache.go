@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/policies"
 )
@@ -62,7 +63,7 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	if err != nil {
 		return nil, false, apierr.BadRequest("invalid_cache_directive", "", err.Error())
 	}
-	span := rec.tr.span.Child("switchyard.cache.lookup")
+	span := rec.tr.span.Child(telemetry.SpanCache)
 	defer span.End()
 	scope := cacheScope(rec, sel.dec.Candidate.Model)
 	c, cancel := context.WithTimeout(context.Background(), cacheTimeout)

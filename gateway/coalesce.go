@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/metering"
 )
 
@@ -86,7 +87,9 @@ func (g *Gateway) coalesce(ctx *fasthttp.RequestCtx, op provider.Op, key string,
 	} else {
 		rec.cache = metering.CacheCoalesced
 	}
+	wait := rec.tr.span.Child(telemetry.SpanCoalesce)
 	m, err := sub.Meta(context.Background())
+	wait.End()
 	meta, _ := m.(*flightMeta)
 	if err != nil || meta == nil {
 		sub.Leave()

@@ -149,7 +149,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		NoDefaultServerHeader:         true,
 		NoDefaultContentType:          true,
 		MaxRequestBodySize:            cfg.Limits.MaxBodyBytes,
-		ReadBufferSize:                8 << 10,
+		ReadBufferSize:                4 << 10,
 		IdleTimeout:                   120 * time.Second,
 		ReadTimeout:                   cfg.Timeouts.Request,
 		CloseOnShutdown:               true,

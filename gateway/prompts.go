@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/policies"
 )
 
@@ -66,7 +67,9 @@ func (g *Gateway) renderPrompt(ctx *fasthttp.RequestCtx, pr *fields, rec *record
 	if attrs.Session == "" {
 		attrs.Session = pr.metadata.Get("session_id").String()
 	}
+	span := rec.tr.span.Child(telemetry.SpanPrompt)
 	v, _, err := reg.Resolve(ref, attrs)
+	span.End()
 	if err != nil {
 		return promptError(err)
 	}

@@ -260,7 +260,9 @@ func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft
 	if rec.body != nil {
 		body = rec.body
 	}
+	span := rec.tr.span.Child(telemetry.SpanLedger)
 	ev := g.meter.event(rec, rid, start, latency, ttft, us, body)
+	span.End()
 	g.settle(rec)
 	observePrompt(rec)
 	g.endTrace(rec, ev, start, ttft)
