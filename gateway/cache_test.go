@@ -139,3 +139,39 @@ func TestReplayedStreamsLookLikeLiveOnes(t *testing.T) {
 		}
 	})
 }
+
+func TestAServedEmbeddingsModelEmbedsForTheSemanticCacheAndIsMetered(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{})
+	ledger := t.TempDir() + "/ledger.db"
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+cache:
+  enabled: true
+  defaults: {semantic: "on"}
+  semantic: {embedder: text-embedding-3-small}
+metering: {ledger: "sqlite:%s", writer: {flush_interval: 20ms}}
+providers: [{name: openai, base_url: %s}]
+models: [{name: gpt-4o-mini, provider: openai}, {name: text-embedding-3-small, provider: openai}]
+`, ledger, up.URL), nil)
+	if r := g.Post(t, "/v1/chat/completions", faq, "X-Request-Id", "q1"); r.Status != 200 || r.Header.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("%d %q", r.Status, r.Header.Get("X-Switchyard-Cache"))
+	}
+	embedCalls := 0
+	for _, req := range up.Requests() {
+		if strings.HasSuffix(req.Path, "/embeddings") {
+			embedCalls++
+		}
+	}
+	if embedCalls == 0 {
+		t.Fatal("the configured embeddings model was never called")
+	}
+	evs := ledgerEvents(t, ledger, 1+embedCalls)
+	found := false
+	for _, ev := range evs {
+		if ev.Feature == "semantic-cache" && ev.RequestedModel == "text-embedding-3-small" && ev.Tokens.Input > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no metered embeddings call in %v", evs)
+	}
+}

@@ -104,7 +104,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		if cc.Store == "redis" && cc.Redis.Addr == "" {
 			cc.Redis.Addr, cc.Redis.Password, cc.Redis.DB = cfg.Redis.Addr, cfg.Redis.Password(), cfg.Redis.DB
 		}
-		if g.cache, err = cache.New(cc, cache.Deps{Logger: log}); err != nil {
+		deps := cache.Deps{Logger: log}
+		if e := cc.Semantic.Embedder; e != "" && e != "local" {
+			deps.Embedder = &modelEmbedder{g: g, model: e}
+		}
+		if g.cache, err = cache.New(cc, deps); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
 	}

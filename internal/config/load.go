@@ -190,10 +190,6 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 		if err := c.Cache.WithDefaults().Validate(); err != nil {
 			add(lineOf(root, "cache"), "%v", err)
 		}
-		if e := c.Cache.Semantic.Embedder; e != "" && e != "local" {
-			add(lineOf(root, "cache", "semantic", "embedder"),
-				"cache.semantic.embedder %q: only the built-in local embedder is available in this version", e)
-		}
 	}
 	if err := c.Batching.Embeddings.Config.Validate(); err != nil {
 		add(lineOf(root, "batching", "embeddings"), "%v", err)
