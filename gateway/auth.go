@@ -18,6 +18,8 @@ type Principal struct {
 	Key     string `json:"key"`
 	Team    string `json:"team"`
 	Feature string `json:"feature"`
+	// attribution is true when the request may name its own team and feature.
+	attribution bool
 }
 
 // keyring authenticates gateway keys. Keys are held only as SHA-256 digests; a
@@ -45,7 +47,7 @@ var bearer = []byte("Bearer ")
 // configured) every request is anonymous and attributed by its headers.
 func (kr *keyring) authenticate(ctx *fasthttp.RequestCtx) (Principal, error) {
 	if kr == nil {
-		p := Principal{Key: "anonymous", Team: "default", Feature: "default"}
+		p := Principal{Key: "anonymous", Team: "default", Feature: "default", attribution: true}
 		applyAttributionHeaders(ctx, &p)
 		return p, nil
 	}
@@ -70,11 +72,30 @@ func (kr *keyring) authenticate(ctx *fasthttp.RequestCtx) (Principal, error) {
 	if subtle.ConstantTimeCompare(d[:], want[:]) != 1 {
 		return Principal{}, apierr.InvalidKey(false)
 	}
-	p := Principal{Key: k.Name, Team: k.Team, Feature: k.Feature}
-	if k.AllowAttributionHeaders {
+	p := Principal{Key: k.Name, Team: k.Team, Feature: k.Feature, attribution: k.AllowAttributionHeaders}
+	if p.attribution {
 		applyAttributionHeaders(ctx, &p)
 	}
 	return p, nil
+}
+
+// applyMetadataAttribution takes team and feature from the request's metadata
+// (metadata.team, metadata.feature) when the key allows attribution and no header set
+// them: the OpenAI SDKs can send metadata where adding headers is awkward.
+func applyMetadataAttribution(ctx *fasthttp.RequestCtx, f *fields, p *Principal) {
+	if !p.attribution || !f.metadata.Exists() {
+		return
+	}
+	if len(ctx.Request.Header.Peek("X-Switchyard-Feature")) == 0 {
+		if v := f.metadata.Get("feature").String(); saneID([]byte(v)) {
+			p.Feature = v
+		}
+	}
+	if len(ctx.Request.Header.Peek("X-Switchyard-Team")) == 0 {
+		if v := f.metadata.Get("team").String(); saneID([]byte(v)) {
+			p.Team = v
+		}
+	}
 }
 
 // applyAttributionHeaders overrides team and feature from x-switchyard-team and

@@ -204,3 +204,26 @@ keys:
 		t.Fatalf("an empty range got %d", r.Status)
 	}
 }
+
+func TestMetadataAttributesTheRequestWhenTheKeyAllowsIt(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{})
+	ledger := filepath.Join(t.TempDir(), "ledger.db")
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+metering: {ledger: "sqlite:%s", writer: {flush_interval: 20ms}}
+providers: [{name: openai, base_url: %s}]
+models: [{name: gpt-4o-mini, provider: openai}]
+keys:
+  - {name: open, key_env: K1, team: t1, feature: f1, allow_attribution_headers: true}
+  - {name: fixed, key_env: K2, team: t2, feature: f2}
+`, ledger, up.URL), map[string]string{"K1": "k1", "K2": "k2"})
+	body := `{"model":"gpt-4o-mini","metadata":{"feature":"checkout","team":"payments"},"messages":[{"role":"user","content":"hi"}]}`
+	g.Post(t, "/v1/chat/completions", body, "Authorization", "Bearer k1", "X-Request-Id", "m1")
+	g.Post(t, "/v1/chat/completions", body, "Authorization", "Bearer k1", "X-Request-Id", "m2", "X-Switchyard-Feature", "search")
+	g.Post(t, "/v1/chat/completions", body, "Authorization", "Bearer k2", "X-Request-Id", "m3")
+	evs := ledgerEvents(t, ledger, 3)
+	for id, want := range map[string][2]string{"m1": {"payments", "checkout"}, "m2": {"payments", "search"}, "m3": {"t2", "f2"}} {
+		if ev := evs[id]; ev.Team != want[0] || ev.Feature != want[1] {
+			t.Errorf("%s attributed to %s/%s, want %s/%s", id, ev.Team, ev.Feature, want[0], want[1])
+		}
+	}
+}

@@ -106,8 +106,15 @@ func promptError(err error) error {
 
 // observePrompt tells the registry how a prompt-rendered request went, for automatic
 // rollback of a canary that does worse than its baseline.
+// Only requests that reached a provider count, and only the provider's failures: the
+// gateway's own refusals (a rate limit) and clients hanging up say nothing about the
+// prompt version.
 func observePrompt(rec *record) {
-	if p := rec.prompt; p != nil {
-		p.reg.Observe(p.v, p.attrs, rec.status >= 500 || rec.errCode != "", int64(rec.cost/1000))
+	p := rec.prompt
+	if p == nil || rec.provider == "" {
+		return
 	}
+	failed := rec.status >= 500 || (rec.status >= 400 && rec.errCode != "client_closed_request") ||
+		(rec.errCode != "" && rec.errCode != "client_closed_request")
+	p.reg.Observe(p.v, p.attrs, failed, int64(rec.cost/1000))
 }

@@ -160,7 +160,11 @@ func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (
 		return provider.Request{}, fields{}, err
 	}
 	rec.principal = p
-	return parseRequest(ctx, op, rec)
+	pr, f, err := parseRequest(ctx, op, rec)
+	if err == nil {
+		applyMetadataAttribution(ctx, &f, &rec.principal)
+	}
+	return pr, f, err
 }
 
 // parseRequest reads the few fields the gateway needs from the body, without decoding it.

@@ -131,7 +131,8 @@ type Key struct {
 	// Feature is the default feature for the key's requests. Default "default".
 	Feature string `yaml:"feature"`
 	// AllowAttributionHeaders lets requests override team and feature with the
-	// x-switchyard-team and x-switchyard-feature headers (or metadata). Default false.
+	// x-switchyard-team and x-switchyard-feature headers, or, when a header is absent,
+	// metadata.team and metadata.feature in the body. Default false.
 	AllowAttributionHeaders bool `yaml:"allow_attribution_headers"`
 }
 
