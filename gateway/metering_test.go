@@ -110,11 +110,13 @@ models:
 		{"anthropic-plain", `{"model":"claude-sonnet-4-5",` + msgs + `}`},
 		{"anthropic-stream", `{"model":"claude-sonnet-4-5","stream":true,` + msgs + `}`},
 	}
+	costs := map[string]string{}
 	for _, c := range cases {
 		r := g.Post(t, "/v1/chat/completions", c.body, "X-Request-Id", c.id)
 		if r.Status != 200 {
 			t.Fatalf("%s: %d %s", c.id, r.Status, r.Body)
 		}
+		costs[c.id] = r.Header.Get("X-Switchyard-Cost-Usd")
 	}
 	evs := ledgerEvents(t, ledger, len(cases))
 	for _, pair := range [][2]string{{"openai-plain", "openai-stream"}, {"openai-plain", "openai-stream-usage"}, {"anthropic-plain", "anthropic-stream"}} {
@@ -127,6 +129,11 @@ models:
 		}
 		if !b.Stream || a.Stream {
 			t.Errorf("stream flags %v %v", a.Stream, b.Stream)
+		}
+	}
+	for _, id := range []string{"openai-plain", "anthropic-plain"} { // plain answers carry their cost
+		if costs[id] == "" || costs[id] != evs[id].Cost.String() {
+			t.Errorf("%s: x-switchyard-cost-usd %q, ledger %s", id, costs[id], evs[id].Cost)
 		}
 	}
 	if ev := evs["anthropic-plain"]; ev.Tokens.CachedInput == 0 && ev.Tokens.CacheWrite == 0 {

@@ -255,6 +255,19 @@ func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 	}
 }
 
+// setCostHeaders reports what a non-streamed answer cost, in USD, once it is priced (the
+// response is written after the handler returns). A streamed answer's headers are gone
+// before its cost is known; its cost is in the ledger and the trace.
+func setCostHeaders(ctx *fasthttp.RequestCtx, rec *record) {
+	if rec.provider == "" || rec.unpriced || rec.stream {
+		return
+	}
+	ctx.Response.Header.Set("X-Switchyard-Cost-Usd", rec.cost.String())
+	if rec.savings != 0 {
+		ctx.Response.Header.Set("X-Switchyard-Savings-Usd", rec.savings.String())
+	}
+}
+
 // finish meters a request that has ended, settles its rate-limit reservation and reports
 // its outcome to the prompt rollback guard. body is the request body when still valid.
 func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {

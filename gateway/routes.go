@@ -70,6 +70,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	}
 	d := time.Since(start)
 	g.finish(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
+	setCostHeaders(ctx, &rec)
 	g.logRequest(ctx, rid, &rec, d)
 }
 
