@@ -168,23 +168,6 @@ func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid strin
 	}
 }
 
-// assembleFrames feeds translated SSE frames to a stream assembler (for caching a
-// streamed answer once it completes).
-func assembleFrames(a *cache.Assembler, frames []byte) {
-	for len(frames) > 0 {
-		i := strings.IndexByte(string(frames), '\n')
-		line := frames
-		if i >= 0 {
-			line, frames = frames[:i], frames[i+1:]
-		} else {
-			frames = nil
-		}
-		if len(line) > 6 && string(line[:6]) == "data: " {
-			a.Add(line[6:])
-		}
-	}
-}
-
 // adminCache answers DELETE /admin/cache?tenant=&feature=&model=&prompt_version= by
 // purging the matching entries on every replica.
 func (g *Gateway) adminCache(ctx *fasthttp.RequestCtx) {

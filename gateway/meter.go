@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -133,26 +132,17 @@ func (m *meter) priceModel(logical, upstream string, at time.Time) string {
 
 var streamTextPool = sync.Pool{New: func() any { return new(metering.StreamText) }}
 
-// appendDeltaText adds the answer text in OpenAI chunk frames (content and tool-call
+// appendDeltaText adds the answer text of one OpenAI chunk's data (content and tool-call
 // argument deltas) to st, for counting if the stream ends without usage.
-func appendDeltaText(st *metering.StreamText, frames []byte) {
-	for len(frames) > 0 {
-		i := strings.Index(string(frames), "\n")
-		line := frames
-		if i >= 0 {
-			line, frames = frames[:i], frames[i+1:]
-		} else {
-			frames = nil
-		}
-		if len(line) < 7 || string(line[:6]) != "data: " || line[6] != '{' {
-			continue
-		}
-		d := jsonx.View(line[6:]).Get("choices.0.delta")
-		if c := d.Get("content"); c.Type == jsonx.String {
-			st.AppendString(c.Str)
-		}
-		if tc := d.Get("tool_calls.0.function.arguments"); tc.Type == jsonx.String {
-			st.AppendString(tc.Str)
-		}
+func appendDeltaText(st *metering.StreamText, data []byte) {
+	if len(data) == 0 || data[0] != '{' {
+		return
+	}
+	d := jsonx.View(data).Get("choices.0.delta")
+	if c := d.Get("content"); c.Type == jsonx.String {
+		st.AppendString(c.Str)
+	}
+	if tc := d.Get("tool_calls.0.function.arguments"); tc.Type == jsonx.String {
+		st.AppendString(tc.Str)
 	}
 }

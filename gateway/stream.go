@@ -76,6 +76,7 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 	if rec.hit != nil {
 		r.asm = cache.NewAssembler()
 	}
+	r.observeFn = r.observe
 	if r.promptTokens == 0 && rec.body == nil {
 		// The body is gone once the handler returns; metering needs it only if the stream
 		// ends without usage. A small one is kept, a large one estimated now.
@@ -122,6 +123,7 @@ type relay struct {
 
 	shutdown     atomic.Bool          // cut by the gateway's shutdown deadline
 	asm          *cache.Assembler     // assembles the answer for the cache; nil when not stored
+	observeFn    func([]byte)         // r.observe, bound once
 	promptTokens int64                // prompt estimate, for a stream that ends without usage
 	text         *metering.StreamText // answer text, idem
 }
@@ -167,10 +169,7 @@ func (r *relay) pump() {
 		bp := eventBufs.Get().(*[]byte)
 		b, done, derr := r.dec.Event(ev, (*bp)[:0])
 		*bp = b
-		appendDeltaText(r.text, b)
-		if r.asm != nil {
-			assembleFrames(r.asm, b)
-		}
+		sse.EachData(b, r.observeFn) // one pass: metering text and the cache's assembler
 		if len(b) > 0 {
 			if !r.send(relayMsg{data: bp}) {
 				return
@@ -185,6 +184,15 @@ func (r *relay) pump() {
 			r.send(relayMsg{last: done, err: derr})
 			return
 		}
+	}
+}
+
+// observe takes one translated event's data for metering (the answer text, in case the
+// stream ends without usage) and for the cache's assembler.
+func (r *relay) observe(data []byte) {
+	appendDeltaText(r.text, data)
+	if r.asm != nil {
+		r.asm.Add(data)
 	}
 }
 

@@ -1,5 +1,7 @@
 package sse
 
+import "bytes"
+
 // AppendData appends one event with a single data field ("data: <data>\n\n") to dst.
 // data must not contain newlines (JSON from an encoder never does).
 func AppendData(dst, data []byte) []byte {
@@ -24,4 +26,20 @@ func Comment(dst []byte, text string) []byte {
 	dst = append(dst, ':', ' ')
 	dst = append(dst, text...)
 	return append(dst, '\n', '\n')
+}
+
+// EachData calls fn with the data of every single-line "data: " field in frames, a run
+// of complete events as a writer produced them. It does not copy: data aliases frames.
+func EachData(frames []byte, fn func(data []byte)) {
+	for len(frames) > 0 {
+		line := frames
+		if i := bytes.IndexByte(frames, '\n'); i >= 0 {
+			line, frames = frames[:i], frames[i+1:]
+		} else {
+			frames = nil
+		}
+		if len(line) > 6 && string(line[:6]) == "data: " {
+			fn(line[6:])
+		}
+	}
 }
