@@ -100,8 +100,12 @@ func failed(c *router.Candidate, start time.Time, err error) attemptResult {
 // upstreamError translates an error answer and classifies it for the router. Errors
 // that are the request's own fault do not count against the deployment's health.
 func upstreamError(c *router.Candidate, start time.Time, t *target, resp *fasthttp.Response) attemptResult {
-	ra := string(resp.Header.Peek("Retry-After"))
-	e := t.tr.DecodeError(resp.StatusCode(), resp.Body(), ra)
+	return upstreamErrorAnswer(c, start, t, resp.StatusCode(), resp.Body(), string(resp.Header.Peek("Retry-After")))
+}
+
+// upstreamErrorAnswer is upstreamError for an answer already read.
+func upstreamErrorAnswer(c *router.Candidate, start time.Time, t *target, status int, body []byte, ra string) attemptResult {
+	e := t.tr.DecodeError(status, body, ra)
 	class := errorClass(e)
 	outcome := router.Success
 	if class.Unhealthy() {
@@ -109,7 +113,7 @@ func upstreamError(c *router.Candidate, start time.Time, t *target, resp *fastht
 	}
 	d := time.Since(start)
 	c.Health.Done(outcome, d, d)
-	return attemptResult{status: resp.StatusCode(), err: e, class: class, retryAfter: parseRetryAfter(ra)}
+	return attemptResult{status: status, err: e, class: class, retryAfter: parseRetryAfter(ra)}
 }
 
 // transportClass maps a failed call to an error class; 0 means do not retry.

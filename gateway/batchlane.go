@@ -201,33 +201,15 @@ func (s laneSender) Send(ctx context.Context, d batchlane.Deferred) (int, []byte
 		op = provider.OpEmbedding
 	}
 	pr := provider.Request{Op: op, Body: d.Body, Model: d.Model, ClientModel: d.Model}
-	out := outboundPool.Get().(*provider.Outbound)
-	defer func() { out.Reset(); outboundPool.Put(out) }()
-	if err := t.tr.Encode(&pr, out); err != nil {
-		return 0, nil, provider.Usage{}, err
+	ans, err := s.g.callTarget(t, &pr)
+	if err != nil || ans.status >= 300 {
+		return ans.status, ans.body, provider.Usage{}, err
 	}
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(out.Method)
-	req.SetRequestURI(out.URL)
-	req.Header.SetContentType("application/json")
-	req.SetBodyRaw(out.Body)
-	for _, h := range out.Header {
-		req.Header.Set(h.Key, h.Value)
-	}
-	err := t.client.Do(req, resp, s.g.nonStreamTimeout())
-	fasthttp.ReleaseRequest(req)
+	body, usage, err := t.tr.Decode(&pr, ans.body, nil)
 	if err != nil {
 		return 0, nil, provider.Usage{}, err
 	}
-	if resp.StatusCode() >= 300 {
-		return resp.StatusCode(), append([]byte(nil), resp.Body()...), provider.Usage{}, nil
-	}
-	body, usage, err := t.tr.Decode(&pr, resp.Body(), nil)
-	if err != nil {
-		return 0, nil, provider.Usage{}, err
-	}
-	return resp.StatusCode(), append([]byte(nil), body...), usage, nil
+	return ans.status, body, usage, nil
 }
 
 // laneBudget has room while the gateway's upstream calls in flight are fewer than

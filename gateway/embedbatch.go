@@ -136,35 +136,19 @@ func (g *Gateway) flushEmbeddings(_ context.Context, _ string, items []*embedIte
 // callEmbeddings posts body to the batch's deployment and returns the answer body.
 func (g *Gateway) callEmbeddings(it *embedItem, body []byte) ([]byte, error) {
 	pr := provider.Request{Op: provider.OpEmbedding, Body: body, Model: it.model, ClientModel: it.model}
-	out := outboundPool.Get().(*provider.Outbound)
-	defer func() { out.Reset(); outboundPool.Put(out) }()
-	if err := it.t.tr.Encode(&pr, out); err != nil {
-		return nil, err
-	}
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(out.Method)
-	req.SetRequestURI(out.URL)
-	req.Header.SetContentType("application/json")
-	req.SetBodyRaw(out.Body)
-	for _, h := range out.Header {
-		req.Header.Set(h.Key, h.Value)
-	}
 	it.c.Health.Start()
 	start := time.Now()
-	err := it.t.client.Do(req, resp, g.nonStreamTimeout())
-	fasthttp.ReleaseRequest(req)
-	if err != nil {
+	ans, err := g.callTarget(it.t, &pr)
+	switch {
+	case err != nil:
 		failed(it.c, start, err)
 		return nil, err
-	}
-	if resp.StatusCode() >= 300 {
-		r := upstreamError(it.c, start, it.t, resp)
-		return nil, r.err
+	case ans.status >= 300:
+		return nil, upstreamErrorAnswer(it.c, start, it.t, ans.status, ans.body, ans.retryAfter).err
 	}
 	d := time.Since(start)
 	it.c.Health.Done(router.Success, d, d)
-	return append([]byte(nil), resp.Body()...), nil
+	return ans.body, nil
 }
 
 // splitEmbeddings cuts one batched answer into each item's answer: its own vectors,

@@ -206,22 +206,58 @@ func isObject(body []byte) bool {
 // buildUpstreamRequest fills req from the translator's output and the few client
 // headers that are forwarded.
 func buildUpstreamRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, out *provider.Outbound) {
-	req.Header.SetMethod(out.Method)
-	req.SetRequestURI(out.URL)
-	if out.Method != "GET" {
-		req.Header.SetContentType("application/json")
-		req.SetBodyRaw(out.Body)
-	}
-	req.Header.Set("User-Agent", "switchyard/"+Version)
-	for _, h := range out.Header {
-		req.Header.Set(h.Key, h.Value)
-	}
+	fillRequest(req, out)
 	for _, k := range forwardedRequestHeaders {
 		if v := ctx.Request.Header.Peek(k); len(v) > 0 {
 			req.Header.SetBytesV(k, v)
 		}
 	}
 	req.Header.SetBytesV(headerRequestID, ctx.Response.Header.Peek(headerRequestID))
+}
+
+// userAgent is what the gateway calls itself upstream.
+var userAgent = "switchyard/" + Version
+
+// fillRequest writes a translator's output into req: method, URL, body and headers.
+func fillRequest(req *fasthttp.Request, out *provider.Outbound) {
+	req.Header.SetMethod(out.Method)
+	req.SetRequestURI(out.URL)
+	if out.Method != "GET" {
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(out.Body)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	for _, h := range out.Header {
+		req.Header.Set(h.Key, h.Value)
+	}
+}
+
+// upstreamAnswer is a complete upstream answer read outside a client's request.
+type upstreamAnswer struct {
+	status     int
+	body       []byte // a copy
+	retryAfter string
+}
+
+// callTarget encodes pr for t and makes one non-streamed call outside the proxy path
+// (batched embeddings, deferred requests). err is a transport failure; an HTTP error
+// status is an answer.
+func (g *Gateway) callTarget(t *target, pr *provider.Request) (upstreamAnswer, error) {
+	out := outboundPool.Get().(*provider.Outbound)
+	defer func() { out.Reset(); outboundPool.Put(out) }()
+	if err := t.tr.Encode(pr, out); err != nil {
+		return upstreamAnswer{}, err
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	fillRequest(req, out)
+	err := t.client.Do(req, resp, g.nonStreamTimeout())
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		return upstreamAnswer{}, err
+	}
+	return upstreamAnswer{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...),
+		retryAfter: string(resp.Header.Peek("Retry-After"))}, nil
 }
 
 // writeAnswer sends a successful (2xx) complete upstream answer to the client, translated.
