@@ -37,7 +37,11 @@ const HeaderName = "x-switchyard-cache"
 //
 // An unknown x-switchyard-cache token is an error (the gateway answers 400); unknown
 // Cache-Control directives are ignored, as HTTP caches do.
-func ParseControl(switchyard, cacheControl string) (Control, error) {
+//
+// For a streamed request (stream true) Cache-Control's no-cache is ignored: SSE clients
+// (browsers' EventSource, go-openai) send it by convention, to keep proxies from buffering
+// the stream, not to ask for a fresh answer.
+func ParseControl(switchyard, cacheControl string, stream bool) (Control, error) {
 	var c Control
 	for tok := range strings.SplitSeq(switchyard, ",") {
 		switch strings.ToLower(strings.TrimSpace(tok)) {
@@ -56,7 +60,7 @@ func ParseControl(switchyard, cacheControl string) (Control, error) {
 		name, arg, _ := strings.Cut(strings.TrimSpace(tok), "=")
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "no-cache":
-			c.NoRead = true
+			c.NoRead = c.NoRead || !stream
 		case "no-store":
 			c.NoWrite = true
 		case "max-age":

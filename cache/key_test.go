@@ -210,7 +210,7 @@ func TestParseControl(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseControl(tt.sy, tt.cc)
+			got, err := ParseControl(tt.sy, tt.cc, false)
 			if (err != nil) != tt.wantError || got != tt.want {
 				t.Fatalf("got %+v, %v; want %+v (error %v)", got, err, tt.want, tt.wantError)
 			}

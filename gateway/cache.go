@@ -55,11 +55,8 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	if g.cache == nil || pr.Op == provider.OpModels {
 		return nil, false, nil
 	}
-	cc := string(ctx.Request.Header.Peek("Cache-Control"))
-	if pr.Stream {
-		cc = dropNoCache(cc)
-	}
-	ctl, err := cache.ParseControl(string(ctx.Request.Header.Peek(cache.HeaderName)), cc)
+	ctl, err := cache.ParseControl(string(ctx.Request.Header.Peek(cache.HeaderName)),
+		string(ctx.Request.Header.Peek("Cache-Control")), pr.Stream)
 	if err != nil {
 		return nil, false, apierr.BadRequest("invalid_cache_directive", "", err.Error())
 	}
@@ -88,23 +85,6 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	return hit, false, nil
 }
 
-// dropNoCache removes the no-cache directive from a streamed request's Cache-Control:
-// SSE clients send it by convention (browsers' EventSource, go-openai) to keep proxies
-// from buffering the stream, not to ask for a fresh answer. x-switchyard-cache: no-cache
-// or refresh still bypass the cache.
-func dropNoCache(cc string) string {
-	if cc == "" {
-		return cc
-	}
-	parts := strings.Split(cc, ",")
-	out := parts[:0]
-	for _, p := range parts {
-		if !strings.EqualFold(strings.TrimSpace(p), "no-cache") {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, ",")
-}
 
 // cacheScope is the scope a request's entries belong to: the gateway key, the feature,
 // the model the route chose and the prompt version.
@@ -153,7 +133,7 @@ func (g *Gateway) serveHit(ctx *fasthttp.RequestCtx, hit *cache.Hit, pr *provide
 }
 
 // storeAnswer offers a completed answer to the cache; failures only log.
-func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid string) {
+func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid []byte) {
 	if hit == nil || g.cache == nil {
 		return
 	}
@@ -162,9 +142,9 @@ func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid strin
 	err := g.cache.Store(c, hit, cache.Response{Status: status, Body: body})
 	switch {
 	case errors.Is(err, cache.ErrNotStored):
-		g.log.Debug("answer not cached", "request_id", rid, "reason", err.Error())
+		g.log.Debug("answer not cached", "request_id", string(rid), "reason", err.Error())
 	case err != nil:
-		g.log.Warn("cache store failed", "request_id", rid, "error", err.Error())
+		g.log.Warn("cache store failed", "request_id", string(rid), "error", err.Error())
 	}
 }
 

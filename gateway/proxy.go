@@ -268,7 +268,7 @@ func (g *Gateway) writeAnswer(ctx *fasthttp.RequestCtx, rec *record, t *target, 
 	}
 	rec.usage = usage
 	rec.tr.span.SetResponseBody(body)
-	g.storeAnswer(rec.hit, resp.StatusCode(), body, string(ctx.Response.Header.Peek(headerRequestID)))
+	g.storeAnswer(rec.hit, resp.StatusCode(), body, ctx.Response.Header.Peek(headerRequestID))
 	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
 	g.setRouteHeaders(ctx, rec)
 	ctx.SetStatusCode(resp.StatusCode())

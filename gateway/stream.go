@@ -326,7 +326,7 @@ func (r *relay) Close() error {
 		if r.asm != nil && r.complete {
 			r.asm.SetUsage(r.rec.usage)
 			if body, _, err := r.asm.Result(); err == nil {
-				r.g.storeAnswer(r.rec.hit, 200, body, r.rid)
+				r.g.storeAnswer(r.rec.hit, 200, body, []byte(r.rid))
 			}
 		}
 		if r.complete {
