@@ -85,7 +85,6 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	return hit, false, nil
 }
 
-
 // cacheScope is the scope a request's entries belong to: the gateway key, the feature,
 // the model the route chose and the prompt version.
 func cacheScope(rec *record, model string) cache.Scope {
