@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -49,33 +50,42 @@ func resolve(e *ExportConfig, defaultPath string) (endpoint, error) {
 	return endpoint{url: u.String(), insecure: u.Scheme == "http"}, nil
 }
 
+// exporterOptions are one OTLP exporter package's option constructors; every package has
+// the same five, so one function builds any of them from a resolved endpoint.
+type exporterOptions[O any] struct {
+	timeout  func(time.Duration) O
+	headers  func(map[string]string) O
+	url      func(string) O
+	hostport func(string) O
+	insecure func() O
+}
+
+func (x exporterOptions[O]) build(e *ExportConfig, ep endpoint) []O {
+	opts := []O{x.timeout(e.Timeout), x.headers(e.Headers)}
+	if ep.url != "" {
+		opts = append(opts, x.url(ep.url))
+	} else {
+		opts = append(opts, x.hostport(ep.hostport))
+	}
+	if ep.insecure {
+		opts = append(opts, x.insecure())
+	}
+	return opts
+}
+
 func newSpanExporter(ctx context.Context, e *ExportConfig) (sdktrace.SpanExporter, error) {
 	ep, err := resolve(e, "/v1/traces")
 	if err != nil {
 		return nil, err
 	}
 	if e.Exporter == ExporterOTLPGRPC {
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithTimeout(e.Timeout), otlptracegrpc.WithHeaders(e.Headers)}
-		if ep.url != "" {
-			opts = append(opts, otlptracegrpc.WithEndpointURL(ep.url))
-		} else {
-			opts = append(opts, otlptracegrpc.WithEndpoint(ep.hostport))
-		}
-		if ep.insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
-		return otlptracegrpc.New(ctx, opts...)
+		return otlptracegrpc.New(ctx, exporterOptions[otlptracegrpc.Option]{otlptracegrpc.WithTimeout,
+			otlptracegrpc.WithHeaders, otlptracegrpc.WithEndpointURL, otlptracegrpc.WithEndpoint,
+			otlptracegrpc.WithInsecure}.build(e, ep)...)
 	}
-	opts := []otlptracehttp.Option{otlptracehttp.WithTimeout(e.Timeout), otlptracehttp.WithHeaders(e.Headers)}
-	if ep.url != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(ep.url))
-	} else {
-		opts = append(opts, otlptracehttp.WithEndpoint(ep.hostport))
-	}
-	if ep.insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
-	}
-	return otlptracehttp.New(ctx, opts...)
+	return otlptracehttp.New(ctx, exporterOptions[otlptracehttp.Option]{otlptracehttp.WithTimeout,
+		otlptracehttp.WithHeaders, otlptracehttp.WithEndpointURL, otlptracehttp.WithEndpoint,
+		otlptracehttp.WithInsecure}.build(e, ep)...)
 }
 
 func newMetricExporter(ctx context.Context, e *ExportConfig) (sdkmetric.Exporter, error) {
@@ -84,27 +94,13 @@ func newMetricExporter(ctx context.Context, e *ExportConfig) (sdkmetric.Exporter
 		return nil, err
 	}
 	if e.Exporter == ExporterOTLPGRPC {
-		opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithTimeout(e.Timeout), otlpmetricgrpc.WithHeaders(e.Headers)}
-		if ep.url != "" {
-			opts = append(opts, otlpmetricgrpc.WithEndpointURL(ep.url))
-		} else {
-			opts = append(opts, otlpmetricgrpc.WithEndpoint(ep.hostport))
-		}
-		if ep.insecure {
-			opts = append(opts, otlpmetricgrpc.WithInsecure())
-		}
-		return otlpmetricgrpc.New(ctx, opts...)
+		return otlpmetricgrpc.New(ctx, exporterOptions[otlpmetricgrpc.Option]{otlpmetricgrpc.WithTimeout,
+			otlpmetricgrpc.WithHeaders, otlpmetricgrpc.WithEndpointURL, otlpmetricgrpc.WithEndpoint,
+			otlpmetricgrpc.WithInsecure}.build(e, ep)...)
 	}
-	opts := []otlpmetrichttp.Option{otlpmetrichttp.WithTimeout(e.Timeout), otlpmetrichttp.WithHeaders(e.Headers)}
-	if ep.url != "" {
-		opts = append(opts, otlpmetrichttp.WithEndpointURL(ep.url))
-	} else {
-		opts = append(opts, otlpmetrichttp.WithEndpoint(ep.hostport))
-	}
-	if ep.insecure {
-		opts = append(opts, otlpmetrichttp.WithInsecure())
-	}
-	return otlpmetrichttp.New(ctx, opts...)
+	return otlpmetrichttp.New(ctx, exporterOptions[otlpmetrichttp.Option]{otlpmetrichttp.WithTimeout,
+		otlpmetrichttp.WithHeaders, otlpmetrichttp.WithEndpointURL, otlpmetrichttp.WithEndpoint,
+		otlpmetrichttp.WithInsecure}.build(e, ep)...)
 }
 
 func newLogExporter(ctx context.Context, e *ExportConfig) (sdklog.Exporter, error) {
@@ -113,27 +109,13 @@ func newLogExporter(ctx context.Context, e *ExportConfig) (sdklog.Exporter, erro
 		return nil, err
 	}
 	if e.Exporter == ExporterOTLPGRPC {
-		opts := []otlploggrpc.Option{otlploggrpc.WithTimeout(e.Timeout), otlploggrpc.WithHeaders(e.Headers)}
-		if ep.url != "" {
-			opts = append(opts, otlploggrpc.WithEndpointURL(ep.url))
-		} else {
-			opts = append(opts, otlploggrpc.WithEndpoint(ep.hostport))
-		}
-		if ep.insecure {
-			opts = append(opts, otlploggrpc.WithInsecure())
-		}
-		return otlploggrpc.New(ctx, opts...)
+		return otlploggrpc.New(ctx, exporterOptions[otlploggrpc.Option]{otlploggrpc.WithTimeout,
+			otlploggrpc.WithHeaders, otlploggrpc.WithEndpointURL, otlploggrpc.WithEndpoint,
+			otlploggrpc.WithInsecure}.build(e, ep)...)
 	}
-	opts := []otlploghttp.Option{otlploghttp.WithTimeout(e.Timeout), otlploghttp.WithHeaders(e.Headers)}
-	if ep.url != "" {
-		opts = append(opts, otlploghttp.WithEndpointURL(ep.url))
-	} else {
-		opts = append(opts, otlploghttp.WithEndpoint(ep.hostport))
-	}
-	if ep.insecure {
-		opts = append(opts, otlploghttp.WithInsecure())
-	}
-	return otlploghttp.New(ctx, opts...)
+	return otlploghttp.New(ctx, exporterOptions[otlploghttp.Option]{otlploghttp.WithTimeout,
+		otlploghttp.WithHeaders, otlploghttp.WithEndpointURL, otlploghttp.WithEndpoint,
+		otlploghttp.WithInsecure}.build(e, ep)...)
 }
 
 // The logged exporters report export failures to the gateway's logger instead of
