@@ -57,16 +57,22 @@ type member struct {
 	val jsonx.Result
 }
 
-// appendCanonicalObject appends the object v with its members sorted by key. Duplicate
-// keys are all kept, in document order, so documents that differ only there differ.
-func appendCanonicalObject(dst []byte, v jsonx.Result) []byte {
-	var buf [16]member
-	ms := buf[:0]
+// sortedMembers appends v's members to ms sorted by key (stable: duplicate keys keep
+// their document order) and returns it.
+func sortedMembers(ms []member, v jsonx.Result) []member {
 	v.ForEach(func(k, e jsonx.Result) bool {
 		ms = append(ms, member{k.Str, e})
 		return true
 	})
 	slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	return ms
+}
+
+// appendCanonicalObject appends the object v with its members sorted by key. Duplicate
+// keys are all kept, in document order, so documents that differ only there differ.
+func appendCanonicalObject(dst []byte, v jsonx.Result) []byte {
+	var buf [16]member
+	ms := sortedMembers(buf[:0], v)
 	dst = append(dst, '{')
 	for i, m := range ms {
 		if i > 0 {

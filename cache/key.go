@@ -176,12 +176,7 @@ func appendMessages(dst []byte, msgs jsonx.Result, maskLast bool) []byte {
 		}
 		last := maskLast && i == len(arr)-1
 		var buf [8]member
-		ms := buf[:0]
-		m.ForEach(func(k, e jsonx.Result) bool {
-			ms = append(ms, member{k.Str, e})
-			return true
-		})
-		slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+		ms := sortedMembers(buf[:0], m)
 		dst = append(dst, '{')
 		for j, f := range ms {
 			if j > 0 {
