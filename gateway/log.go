@@ -37,12 +37,17 @@ func (g *Gateway) logLine(rid string, rec *record, status int, d, ttfb time.Dura
 		slog.String("provider", rec.provider),
 		slog.String("served_model", rec.served),
 		slog.String("route", rec.route),
+		slog.String("strategy", rec.strategy),
+		slog.String("reason", rec.reason),
 		slog.String("deployment", rec.deployment),
 		slog.Int("attempts", rec.attempts),
 		slog.Bool("stream", rec.stream),
 		slog.Int64("input_tokens", rec.usage.InputTokens),
 		slog.Int64("output_tokens", rec.usage.OutputTokens),
 		slog.String("error", rec.errCode),
+	}
+	if rec.tier != "" {
+		attrs = append(attrs, slog.String("tier", rec.tier))
 	}
 	if rec.stream {
 		attrs = append(attrs, slog.Float64("ttfb_ms", float64(ttfb.Microseconds())/1000), slog.Bool("complete", complete))
