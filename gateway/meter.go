@@ -71,20 +71,23 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 	if prompt == 0 {
 		prompt = rec.promptTokens
 	}
-	var output int64
+	var tokens metering.Tokens
+	source := metering.UsageMeasured
 	switch {
 	case rec.status >= 400 && !rec.usage.Reported:
-		us.complete = true // an error answer: nothing billed that we know of
-		rec.usage.Reported = true
-	case !(us.complete && rec.usage.Reported):
+		// an error answer: nothing billed that we know of, so no tokens
+	case us.complete && rec.usage.Reported:
+		tokens = metering.TokensOf(rec.usage)
+	default:
 		if prompt == 0 && body != nil {
 			prompt = m.estimate(rec, body)
 		}
+		var output int64
 		if us.text != nil {
 			output = us.text.Tokens(m.tok, rec.upstream)
 		}
+		tokens, source = metering.ResolveUsage(rec.usage, us.complete, prompt, output)
 	}
-	tokens, source := metering.ResolveUsage(rec.usage, us.complete, prompt, output)
 	ev := &metering.Event{
 		RequestID: rid, Time: start, Key: rec.principal.Key, Team: rec.principal.Team, Feature: rec.principal.Feature,
 		User: rec.user, Route: rec.route, PolicyVersion: rec.policy,
