@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/switchyard/switchyard/internal/yamlx"
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchyard/switchyard/internal/sticky"
+	"github.com/switchyard/switchyard/internal/yamlx"
 )
 
 // PinsFile is pins.yaml in the prompts directory: labels and per-feature or per-team
@@ -117,7 +119,7 @@ func (p *cPin) choose(id string, a *ResolveAttrs) (*PromptVersion, string) {
 	if key == "" {
 		x = rand.Float64()
 	} else {
-		x = stickyUnit(id, key)
+		x = sticky.Salted(id, key)
 	}
 	i := len(p.arms) - 1
 	for j := range p.arms {
@@ -130,29 +132,6 @@ func (p *cPin) choose(id string, a *ResolveAttrs) (*PromptVersion, string) {
 		return p.arms[0].v, p.arms[i].backReason
 	}
 	return p.arms[i].v, p.arms[i].reason
-}
-
-// stickyUnit maps (salt, key) to a uniform number in [0,1) that depends only on them.
-// It is router.StickyUnit (FNV-1a, then the splitmix64 finaliser) of salt+"\x00"+key,
-// copied because policies may not import router; hashing the parts in turn saves
-// building the string. Salting with the prompt ID keeps one user from landing in the
-// canary share of every rollout at once.
-func stickyUnit(salt, key string) float64 {
-	const offset64, prime64 = 14695981039346656037, 1099511628211
-	x := uint64(offset64)
-	for i := 0; i < len(salt); i++ {
-		x = (x ^ uint64(salt[i])) * prime64
-	}
-	x *= prime64 // the separator byte, 0
-	for i := 0; i < len(key); i++ {
-		x = (x ^ uint64(key[i])) * prime64
-	}
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
 }
 
 // compilePins validates pins.yaml against the compiled prompts and attaches labels and

@@ -126,21 +126,6 @@ func TestPromptSplitBySessionUsesTheSessionKey(t *testing.T) {
 	}
 }
 
-func TestPromptStickyUnitMatchesTheRouterHash(t *testing.T) {
-	// router.StickyUnit("p\x00user-1") computed with the router's code; policies may not
-	// import router, so the copy is pinned by value.
-	tests := []struct {
-		salt, key string
-	}{{"p", "user-1"}, {"support-reply", "u"}, {"", ""}}
-	for _, tt := range tests {
-		t.Run(tt.salt+"/"+tt.key, func(t *testing.T) {
-			if got, want := stickyUnit(tt.salt, tt.key), routerStickyUnit(tt.salt+"\x00"+tt.key); got != want {
-				t.Fatalf("stickyUnit = %v, router's = %v", got, want)
-			}
-		})
-	}
-}
-
 func TestPromptRefParsing(t *testing.T) {
 	tests := []struct {
 		name, header, object string

@@ -1,8 +1,9 @@
 package router
 
 import (
-	"hash/fnv"
 	"strconv"
+
+	"github.com/switchyard/switchyard/internal/sticky"
 )
 
 // Weighted splits traffic by candidate weight. With a sticky key (user or session) the
@@ -39,15 +40,4 @@ func (Weighted) Select(req *Request, cands []*Candidate) (int, string) {
 }
 
 // StickyUnit maps a key to a uniform number in [0,1) that depends only on the key.
-func StickyUnit(key string) float64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(key))
-	x := h.Sum64()
-	// splitmix64 finaliser: spreads similar keys ("user-1", "user-2") evenly.
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
-}
+func StickyUnit(key string) float64 { return sticky.Unit(key) }
