@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/switchyard/switchyard/internal/yamlx"
 )
 
@@ -72,6 +74,10 @@ func Parse(srcs []Source) (*File, error) {
 	var errs yamlx.Errors
 	healthFrom, retryFrom := "", ""
 	for _, src := range srcs {
+		if isEmptyYAML(src.Data) {
+			errs.Add(src.Name, 0, "the policy file is empty (a policy needs at least one route; the last one, without match, is the default)")
+			continue
+		}
 		var f File
 		if err := yamlx.Decode(src.Name, src.Data, &f); err != nil {
 			if es, ok := err.(yamlx.Errors); ok {
@@ -106,6 +112,20 @@ func Parse(srcs []Source) (*File, error) {
 		return nil, errs
 	}
 	return merged, nil
+}
+
+// isEmptyYAML reports whether data holds no YAML value: nothing, only comments, or a
+// lone null.
+func isEmptyYAML(data []byte) bool {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return false // a syntax error: Decode reports it with its line
+	}
+	if len(root.Content) == 0 {
+		return true
+	}
+	n := root.Content[0]
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 // stamp records the source file on every element that carries a line.
