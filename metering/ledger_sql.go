@@ -121,40 +121,41 @@ var migrations = []migration{
 }
 
 // migrate creates schema_migrations and applies pending migrations in one transaction,
-// serialised across processes.
+// serialised across processes. Its errors carry no package prefix: the open functions
+// wrap them with the ledger's name ("metering: sqlite ledger PATH: migrate: …").
 func (s *SQLStore) migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("metering: migrate: %w", err)
+		return fmt.Errorf("migrate: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if s.d.migrateLock != "" {
 		if _, err := tx.ExecContext(ctx, s.d.migrateLock); err != nil {
-			return fmt.Errorf("metering: migrate: lock: %w", err)
+			return fmt.Errorf("migrate: lock: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version       INTEGER NOT NULL PRIMARY KEY,
 		name          TEXT    NOT NULL,
 		applied_at_us BIGINT  NOT NULL)`); err != nil {
-		return fmt.Errorf("metering: migrate: %w", err)
+		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, m := range migrations {
 		var n int
 		if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
-			return fmt.Errorf("metering: migrate: %w", err)
+			return fmt.Errorf("migrate: %w", err)
 		}
 		if n > 0 {
 			continue
 		}
 		for _, stmt := range m.stmts {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("metering: migration %d (%s): %w", m.version, m.name, err)
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at_us) VALUES (?, ?, ?)`),
 			m.version, m.name, time.Now().UnixMicro()); err != nil {
-			return fmt.Errorf("metering: migration %d: %w", m.version, err)
+			return fmt.Errorf("migration %d: %w", m.version, err)
 		}
 	}
 	return tx.Commit()
