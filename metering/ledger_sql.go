@@ -24,6 +24,8 @@ type SQLStore struct {
 	// stmts caches the prepared multi-row inserts by row count, so a steady stream of
 	// batches is not parsed again for each one (parsing dominated the write cost).
 	stmts sync.Map
+	// path is the SQLite file ("" for Postgres); the writer's spill journal goes next to it.
+	path string
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -325,6 +327,16 @@ func (s *SQLStore) Events(ctx context.Context, from, to time.Time) ([]Event, err
 		out = append(out, ev)
 	}
 	return out, rows.Err()
+}
+
+// DefaultJournalPath is where a Writer over this store keeps its spill journal by
+// default: the SQLite file's path with ".spill" appended, or "" for Postgres (the writer
+// then uses the working directory).
+func (s *SQLStore) DefaultJournalPath() string {
+	if s.path == "" {
+		return ""
+	}
+	return s.path + ".spill"
 }
 
 // Close closes the database handles.

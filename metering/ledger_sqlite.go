@@ -34,7 +34,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLStore, error) {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
-	s := &SQLStore{d: sqliteDialect, db: db, rdb: db}
+	s := &SQLStore{d: sqliteDialect, db: db, rdb: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("metering: sqlite ledger %s: %w", path, err)

@@ -82,7 +82,7 @@ func BenchmarkMeteringHotPath(b *testing.B) {
 }
 
 func benchmarkLedger(b *testing.B, s *SQLStore) {
-	w := NewWriter(s, WriterConfig{}, nil)
+	w := NewWriter(s, WriterConfig{Journal: tempJournal(b)}, nil)
 	base := sampleEvent(0)
 	ids := make([]string, b.N)
 	for i := range ids {
