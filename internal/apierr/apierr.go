@@ -7,6 +7,7 @@
 package apierr
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/switchyard/switchyard/internal/jsonx"
@@ -35,6 +36,11 @@ type Error struct {
 	Message string
 	// RetryAfter is the Retry-After header value in seconds, sent when non-empty.
 	RetryAfter string
+	// Upstream is the upstream's own error message, with credentials redacted (see
+	// Redact), for the gateway's log only: it is never sent to the client. It is set
+	// when Message deliberately does not carry the upstream's text (an authentication
+	// failure); empty otherwise.
+	Upstream string
 }
 
 func (e *Error) Error() string {
@@ -82,6 +88,18 @@ func BadRequest(code, param, msg string) *Error {
 // InvalidJSON is the 400 for a body that is not JSON.
 func InvalidJSON() *Error {
 	return BadRequest("invalid_json", "", "We could not parse the JSON body of your request. The body must be a valid JSON object.")
+}
+
+// InvalidJSONBody is the 400 invalid_json for a body that jsonx.ValidObject refused:
+// a body nested too deeply gets a message naming the limit, anything else the message
+// of InvalidJSON.
+func InvalidJSONBody(err error) *Error {
+	var de *jsonx.DepthError
+	if errors.As(err, &de) {
+		return BadRequest("invalid_json", "", "The JSON body of your request is nested deeper than the limit of "+
+			strconv.Itoa(de.Limit)+" levels of objects and arrays.")
+	}
+	return InvalidJSON()
 }
 
 // MissingParam is the 400 for a required parameter that is absent.
@@ -146,6 +164,18 @@ func RateLimited(msg, retryAfter string) *Error {
 // BadGateway is the 502 for an upstream that failed or answered nonsense.
 func BadGateway(code, msg string) *Error {
 	return New(502, TypeUpstream, code, "", msg)
+}
+
+// UpstreamAuthFailed is the 502 upstream_auth_failed for a provider that refused the
+// gateway's own credential with status (401 or 403). The client learns which
+// provider's credential was refused, never the upstream's text: providers quote the key
+// they were shown (OpenAI: "Incorrect API key provided: sk-..."). upstreamMsg goes to
+// Upstream, redacted, for the log.
+func UpstreamAuthFailed(provider string, status int, upstreamMsg string) *Error {
+	e := BadGateway("upstream_auth_failed", "the upstream provider "+strconv.Quote(provider)+
+		" refused the gateway's credential (HTTP "+strconv.Itoa(status)+"); the gateway's operator must fix its key")
+	e.Upstream = Redact(upstreamMsg)
+	return e
 }
 
 // Unavailable is the 503 for an upstream that cannot be reached or the gateway shutting down.
