@@ -10,16 +10,23 @@ import (
 
 // ExportRequest is an export as a user asks for it (CLI flags, admin query string).
 type ExportRequest struct {
-	// From and To are UTC days, YYYY-MM-DD; To is exclusive.
+	// From and To are UTC days: YYYY-MM-DD, today or yesterday; To is exclusive. To
+	// defaults to tomorrow (From alone runs through today); To without From is an error.
 	From, To string
+	// Period names the range instead of From and To: today, yesterday, this-month or
+	// last-month (UTC). With neither a period nor From, the export covers this-month.
+	Period string
+	// Now is the time relative periods and days are resolved at. Default time.Now().
+	Now time.Time
 	// GroupBy is a comma-separated list of dimensions (see Dimensions).
 	GroupBy string
 	// Format is csv or json. Default csv.
 	Format string
-	// Report is spend (grouped spend with totals) or economics (unit economics and a
-	// forecast). Default spend.
+	// Report is spend (grouped spend with totals), economics (unit economics per feature)
+	// or forecast (monthly spend at 1x, 10x and 100x the recent volume). Default spend.
 	Report string
-	// ForecastDays is the economics forecast window ending at To. Default 7.
+	// ForecastDays is the forecast window in days, ending at To (or at the end of today
+	// when To is later). Default 7.
 	ForecastDays int
 }
 
@@ -29,11 +36,13 @@ type ExportQuery struct {
 	Format       string
 	Report       string
 	ForecastDays int
+	// Now is when the export was asked for; the forecast window ends no later than its day.
+	Now time.Time
 }
 
 // Parse validates r.
 func (r ExportRequest) Parse() (ExportQuery, error) {
-	q := ExportQuery{Format: r.Format, Report: r.Report, ForecastDays: r.ForecastDays}
+	q := ExportQuery{Format: r.Format, Report: r.Report, ForecastDays: r.ForecastDays, Now: r.Now}
 	if q.Format == "" {
 		q.Format = "csv"
 	}
@@ -46,15 +55,15 @@ func (r ExportRequest) Parse() (ExportQuery, error) {
 	if q.Format != "csv" && q.Format != "json" {
 		return q, fmt.Errorf("format %q: want csv or json", q.Format)
 	}
-	if q.Report != "spend" && q.Report != "economics" {
-		return q, fmt.Errorf("report %q: want spend or economics", q.Report)
+	if q.Report != "spend" && q.Report != "economics" && q.Report != "forecast" {
+		return q, fmt.Errorf("report %q: want spend, economics or forecast", q.Report)
+	}
+	if q.Now.IsZero() {
+		q.Now = time.Now()
 	}
 	var err error
-	if q.Spend.From, err = time.Parse(time.DateOnly, r.From); err != nil {
-		return q, fmt.Errorf("from %q: want YYYY-MM-DD", r.From)
-	}
-	if q.Spend.To, err = time.Parse(time.DateOnly, r.To); err != nil {
-		return q, fmt.Errorf("to %q: want YYYY-MM-DD", r.To)
+	if q.Spend.From, q.Spend.To, err = r.exportRange(q.Now); err != nil {
+		return q, err
 	}
 	if !q.Spend.To.After(q.Spend.From) {
 		return q, errors.New("to must be after from (to is exclusive)")
@@ -75,22 +84,40 @@ func (q ExportQuery) ContentType() string {
 
 // Export runs q against the ledger and writes the report to w.
 func (s *SQLStore) Export(ctx context.Context, q ExportQuery, w io.Writer) error {
-	if q.Report == "economics" {
-		rep, err := s.Economics(ctx, EconomicsQuery{From: q.Spend.From, To: q.Spend.To, ForecastDays: q.ForecastDays})
-		if err != nil {
-			return err
-		}
-		if q.Format == "json" {
-			return rep.WriteJSON(w)
-		}
-		return rep.WriteCSV(w)
+	_, err := s.ExportWithNote(ctx, q, w)
+	return err
+}
+
+// ExportWithNote is Export that also returns the report's note for a human reader (the
+// forecast's "from 1 of the 7 days asked for"), empty when there is none.
+func (s *SQLStore) ExportWithNote(ctx context.Context, q ExportQuery, w io.Writer) (string, error) {
+	var rep interface {
+		WriteCSV(io.Writer) error
+		WriteJSON(io.Writer) error
 	}
-	rep, err := s.Spend(ctx, q.Spend)
-	if err != nil {
-		return err
+	note := ""
+	switch q.Report {
+	case "economics":
+		r, err := s.Economics(ctx, EconomicsQuery{From: q.Spend.From, To: q.Spend.To})
+		if err != nil {
+			return "", err
+		}
+		rep = r
+	case "forecast":
+		r, err := s.Forecast(ctx, ForecastQuery{To: q.Spend.To, Now: q.Now, Days: q.ForecastDays})
+		if err != nil {
+			return "", err
+		}
+		rep, note = r, r.Note()
+	default:
+		r, err := s.Spend(ctx, q.Spend)
+		if err != nil {
+			return "", err
+		}
+		rep = r
 	}
 	if q.Format == "json" {
-		return rep.WriteJSON(w)
+		return note, rep.WriteJSON(w)
 	}
-	return rep.WriteCSV(w)
+	return note, rep.WriteCSV(w)
 }

@@ -22,7 +22,7 @@ const usage = `usage:
   switchyard policy check [--config FILE] FILE|DIR    validate a routing policy (file:line errors)
   switchyard policy explain --config FILE --request BODY.json [--header K:V]... [--key NAME]
                                                       show how a request would be routed, sending nothing
-  switchyard spend export --ledger URL --from DAY --to DAY [--group-by LIST] [--format csv|json]
+  switchyard spend export [--config FILE|--ledger URL] [--period NAME|--from DAY --to DAY] [--group-by LIST]
                                                       export per-feature spend from the cost ledger
   switchyard prompt render|diff|lock|check ...          work with prompt files (see switchyard prompt)
   switchyard version                                  print the version

@@ -140,7 +140,8 @@ type Key struct {
 type Metering struct {
 	// Ledger is where cost events go: "sqlite:PATH" (embedded, WAL, batched writes),
 	// "postgres://..." (shared by replicas) or "none" (no ledger: events are only logged).
-	// Default sqlite:switchyard-ledger.db in the working directory.
+	// A relative sqlite path is relative to the process's working directory (not to the
+	// config file). Default sqlite:switchyard-ledger.db in the working directory.
 	Ledger string `yaml:"ledger"`
 	// LedgerEnv names an environment variable holding the ledger URL, for URLs with
 	// credentials; it wins over Ledger. Default none.
@@ -266,7 +267,7 @@ func (c *Config) Defaults() {
 	c.Upstream.ConnectTimeout = t.Connect
 	c.Upstream = c.Upstream.WithDefaults()
 	if c.Metering.Ledger == "" {
-		c.Metering.Ledger = "sqlite:switchyard-ledger.db"
+		c.Metering.Ledger = DefaultLedger
 	}
 	c.Metering.Writer.Defaults()
 	if c.RateLimits.Store == "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,20 +43,30 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	c, root, err := decode(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if errs := c.resolve(getenv, root); len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// decode strictly decodes data into a Config with its defaults applied, and returns the
+// document's node tree, which locates later errors by line.
+func decode(name string, data []byte) (*Config, *yaml.Node, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, yamlErrors(name, err)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, yamlErrors(name, err)
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root)
 	c.file = name
 	c.Defaults()
-	if errs := c.resolve(getenv, &root); len(errs) > 0 {
-		return nil, errs
-	}
-	return &c, nil
+	return &c, &root, nil
 }
 
 // yamlErrors turns yaml.v3's messages ("line 4: field x not found in type ...") into
@@ -166,20 +177,7 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			k.SHA256 = strings.ToLower(k.SHA256)
 		}
 	}
-	if c.Metering.LedgerEnv != "" {
-		if c.Metering.Ledger = getenv(c.Metering.LedgerEnv); c.Metering.Ledger == "" {
-			add(lineOf(root, "metering", "ledger_env"), "environment variable %s is empty", c.Metering.LedgerEnv)
-		}
-	}
-	if rest, ok := strings.CutPrefix(c.Metering.Ledger, "sqlite:"); ok && c.file != "" && rest != "" &&
-		!filepath.IsAbs(rest) && !strings.HasPrefix(rest, "//") && c.Metering.LedgerEnv == "" {
-		c.Metering.Ledger = "sqlite:" + filepath.Join(filepath.Dir(c.file), rest) // relative to the config file
-	}
-	if c.Metering.Ledger != "none" {
-		if _, err := metering.ParseLedgerURL(c.Metering.Ledger); err != nil {
-			add(lineOf(root, "metering", "ledger"), "%v", err)
-		}
-	}
+	errs = append(errs, c.resolveLedger(getenv, root)...)
 	if c.Cache.Enabled {
 		if c.Cache.Store == "redis" && c.Cache.Redis.Addr == "" { // the shared redis section
 			c.Cache.Redis.Addr, c.Cache.Redis.DB, c.Cache.Redis.PasswordEnv = c.Redis.Addr, c.Redis.DB, c.Redis.PasswordEnv
@@ -223,6 +221,25 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 	case "debug", "info", "warn", "error":
 	default:
 		add(lineOf(root, "log", "level"), "log level %q is not debug, info, warn or error", c.Log.Level)
+	}
+	return errs
+}
+
+// resolveLedger reads metering.ledger_env and checks the ledger URL's form. A relative
+// sqlite path is left relative: it names a file in the process's working directory, as
+// every other relative path the gateway opens at run time (prices.file).
+func (c *Config) resolveLedger(getenv func(string) string, root *yaml.Node) Errors {
+	var errs Errors
+	if c.Metering.LedgerEnv != "" {
+		if c.Metering.Ledger = getenv(c.Metering.LedgerEnv); c.Metering.Ledger == "" {
+			errs = append(errs, &Error{File: c.file, Line: lineOf(root, "metering", "ledger_env"),
+				Msg: fmt.Sprintf("environment variable %s is empty", c.Metering.LedgerEnv)})
+		}
+	}
+	if c.Metering.Ledger != "none" && c.Metering.Ledger != "" {
+		if _, err := metering.ParseLedgerURL(c.Metering.Ledger); err != nil {
+			errs = append(errs, &Error{File: c.file, Line: lineOf(root, "metering", "ledger"), Msg: err.Error()})
+		}
 	}
 	return errs
 }
