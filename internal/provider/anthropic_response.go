@@ -153,24 +153,25 @@ func finishReason(stop string) string {
 // DecodeError maps an Anthropic error answer ({"type":"error","error":{"type","message"}})
 // to the client's error; see anthropicError.
 func (t *anthropic) DecodeError(status int, body []byte, retryAfter string) *apierr.Error {
-	return anthropicError(status, body, retryAfter)
+	return anthropicError(&t.cfg, status, body, retryAfter)
 }
 
-// anthropicError maps an Anthropic error to the client's error. Anthropic's error object
+// anthropicError maps an error from the Anthropic provider c to the client's error
+// (authentication failures as OpenAIError describes). Anthropic's error object
 // has the same type and message fields as OpenAI's, so OpenAIError does the work, with
 // three Anthropic-specific rules: 529 (overloaded) is the service being unavailable,
 // 503; 402 (billing) is the gateway's account, not the client's fault, so 502; and a 413
 // is an invalid_request_error with code request_too_large, since OpenAI clients do not
 // know Anthropic's request_too_large type (and Anthropic's proxy may send no JSON at all).
-func anthropicError(status int, body []byte, retryAfter string) *apierr.Error {
+func anthropicError(c *Config, status int, body []byte, retryAfter string) *apierr.Error {
 	switch status {
 	case 529:
 		status = 503
 	case 402:
-		e := OpenAIError(status, body, retryAfter)
+		e := OpenAIError(c.Name, status, body, retryAfter, c.key)
 		return apierr.BadGateway("upstream_billing_error", "the upstream provider refused the gateway's account: "+e.Message)
 	}
-	e := OpenAIError(status, body, retryAfter)
+	e := OpenAIError(c.Name, status, body, retryAfter, c.key)
 	if status == 413 {
 		e.Type, e.Code = apierr.TypeInvalidRequest, "request_too_large"
 	}

@@ -109,8 +109,8 @@ func TestAnthropicDecodeErrorMapsStatusAndEnvelope(t *testing.T) {
 		wantMsg    string
 	}{
 		{"a bad request keeps its status and message", 400, "invalid_request", "", 400, apierr.TypeInvalidRequest, "", "", "roles must alternate"},
-		{"a rejected key is the gateway's fault", 401, "authentication", "", 502, apierr.TypeUpstream, "upstream_auth_failed", "", "invalid x-api-key"},
-		{"a forbidden key is the gateway's fault", 403, "permission", "", 502, apierr.TypeUpstream, "upstream_auth_failed", "", "does not have permission"},
+		{"a rejected key is the gateway's fault and names the provider", 401, "authentication", "", 502, apierr.TypeUpstream, "upstream_auth_failed", "", `provider "claude" refused`},
+		{"a forbidden key is the gateway's fault and names the provider", 403, "permission", "", 502, apierr.TypeUpstream, "upstream_auth_failed", "", `provider "claude" refused`},
 		{"an exhausted balance is the gateway's fault", 402, "billing", "", 502, apierr.TypeUpstream, "upstream_billing_error", "", "credit balance"},
 		{"an unknown model stays a 404", 404, "not_found", "", 404, apierr.TypeNotFound, "", "", "claude-sonnet-9"},
 		{"a request too large stays a 413", 413, "request_too_large", "", 413, apierr.TypeInvalidRequest, "request_too_large", "", "maximum allowed"},

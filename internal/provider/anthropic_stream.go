@@ -11,7 +11,7 @@ import (
 
 // NewStream returns the decoder for one streamed Messages API answer to r.
 func (t *anthropic) NewStream(r *Request) StreamDecoder {
-	s := &anthropicStream{model: r.ClientModel, created: t.now().Unix(), includeUsage: r.IncludeUsage}
+	s := &anthropicStream{cfg: &t.cfg, model: r.ClientModel, created: t.now().Unix(), includeUsage: r.IncludeUsage}
 	s.buf = make([]byte, 0, 512) // a chunk is ~250 bytes plus its text
 	s.tools = s.toolsArr[:0]
 	return s
@@ -36,7 +36,8 @@ const maxContentBlocks = 4096
 // created and model. Text and JSON fragments are copied as the JSON string literals
 // Anthropic sent, never unescaped and re-quoted; each event is parsed once.
 type anthropicStream struct {
-	model        string // the client's model name
+	cfg          *Config // the provider's, for its error events
+	model        string  // the client's model name
 	created      int64
 	includeUsage bool
 
@@ -86,7 +87,7 @@ func (s *anthropicStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error)
 		return dst, false, nil
 	case "error":
 		status := anthropicErrorStatus(doc.Get("error.type").Str)
-		return dst, false, &StreamError{Err: anthropicError(status, ev.Data, ""), Forwarded: false}
+		return dst, false, &StreamError{Err: anthropicError(s.cfg, status, ev.Data, ""), Forwarded: false}
 	}
 	return dst, false, nil
 }

@@ -41,7 +41,7 @@ func (t *azure) Decode(r *Request, body, dst []byte) ([]byte, Usage, error) {
 }
 
 func (t *azure) DecodeError(status int, body []byte, retryAfter string) *apierr.Error {
-	return OpenAIError(status, body, retryAfter)
+	return OpenAIError(t.oa.cfg.Name, status, body, retryAfter, t.oa.cfg.key)
 }
 
 func (t *azure) NewStream(r *Request) StreamDecoder { return t.oa.NewStream(r) }

@@ -108,14 +108,18 @@ func OpenAIUsage(u jsonx.Result) Usage {
 }
 
 func (t *openAI) DecodeError(status int, body []byte, retryAfter string) *apierr.Error {
-	return OpenAIError(status, body, retryAfter)
+	return OpenAIError(t.cfg.Name, status, body, retryAfter, t.cfg.key)
 }
 
-// OpenAIError maps an error answer from an OpenAI-schema upstream to the client's error.
-// Client errors (400, 404, 409, 413, 422, 429) keep their status and the upstream's
-// message; the upstream rejecting the gateway's own credentials (401, 403) and server
-// errors become 502, since neither is the client's fault. 429 keeps Retry-After.
-func OpenAIError(status int, body []byte, retryAfter string) *apierr.Error {
+// OpenAIError maps an error answer from the OpenAI-schema upstream named provider to the
+// client's error. Client errors (400, 404, 409, 413, 422, 429) keep their status and the
+// upstream's message; server errors become 502, since they are not the client's fault.
+// 429 keeps Retry-After. The upstream rejecting the gateway's own credential (401, 403)
+// is a 502 upstream_auth_failed naming provider and never carrying the upstream's text,
+// which may quote the key; that text, redacted, is in the error's Upstream field for the
+// log. Every relayed message is redacted too (apierr.Redact, with secrets: the
+// provider's key), in case an upstream echoes a credential elsewhere.
+func OpenAIError(provider string, status int, body []byte, retryAfter string, secrets ...string) *apierr.Error {
 	e := jsonx.Get(body, "error")
 	msg, typ, code, param := "", "", "", ""
 	switch {
@@ -131,9 +135,10 @@ func OpenAIError(status int, body []byte, retryAfter string) *apierr.Error {
 			msg += ": " + string(bytes.TrimSpace(body))
 		}
 	}
+	msg = apierr.Redact(msg, secrets...)
 	switch {
 	case status == 401 || status == 403:
-		return apierr.BadGateway("upstream_auth_failed", "the upstream provider rejected the gateway's credentials: "+msg)
+		return apierr.UpstreamAuthFailed(provider, status, msg)
 	case status == 429:
 		out := apierr.RateLimited(msg, retryAfter)
 		if typ != "" {
