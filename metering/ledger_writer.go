@@ -30,6 +30,11 @@ var (
 // million events (a journal record is 600–800 bytes).
 const DefaultJournalMaxBytes = 1 << 30
 
+// logEvery is the least time between two log lines about the same ledger trouble (write
+// failures, drops): an outage at request rate logs a line per 10s with a count of those
+// held back.
+const logEvery = 10 * time.Second
+
 // defaultJournalFile is the journal's file, in the working directory, for a store that
 // has no file of its own (Postgres).
 const defaultJournalFile = "switchyard-ledger.spill"
@@ -135,9 +140,10 @@ type Writer struct {
 	closer io.Closer // the store, when the writer owns it
 	cfg    WriterConfig
 	log    *slog.Logger
-	warn   *rateLog // write failures and drops, at most one line per 10s each kind
-	dropl  *rateLog
-	jr     *journal // nil without a journal
+	// warn (store and journal failures) and dropl (drops) let through one line per
+	// logEvery each.
+	warn, dropl *rateLog
+	jr          *journal // nil without a journal
 
 	q    chan Event
 	stop chan struct{} // closed by Close: drain and return
@@ -169,7 +175,7 @@ func NewWriter(store Store, cfg WriterConfig, log *slog.Logger) *Writer {
 	}
 	w := &Writer{
 		store: store, cfg: cfg, log: log,
-		warn: newRateLog(log, 10*time.Second), dropl: newRateLog(log, 10*time.Second),
+		warn: newRateLog(logEvery), dropl: newRateLog(logEvery),
 		q:    make(chan Event, cfg.QueueSize),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -223,9 +229,18 @@ func (w *Writer) overflow(ev *Event) error {
 		}
 	}
 	w.dropped.Add(1)
-	w.dropl.Error("cost events dropped: the ledger queue and the spill journal are full",
-		"request_id", ev.RequestID, "dropped_total", w.dropped.Load(), "error", err.Error())
+	if n, ok := w.dropl.allow(); ok {
+		w.log.Error("cost events dropped: the ledger queue and the spill journal are full",
+			"request_id", ev.RequestID, "dropped_total", w.dropped.Load(), "suppressed", n, "error", err.Error())
+	}
 	return ErrEventDropped
+}
+
+// limited logs at ERROR through r: at most one line per logEvery.
+func (w *Writer) limited(r *rateLog, msg string, args ...any) {
+	if n, ok := r.allow(); ok {
+		w.log.Error(msg, append(args, "suppressed", n)...)
+	}
 }
 
 // WriterStats are a writer's counters, for metrics. Totals only grow; the rest are

@@ -123,7 +123,7 @@ func (r *runner) replay() bool {
 	w := r.w
 	evs, next, bad, err := w.jr.read(w.cfg.BatchSize)
 	if err != nil {
-		w.warn.Error("cost ledger spill journal unreadable", "error", err.Error())
+		w.limited(w.warn, "cost ledger spill journal unreadable", "error", err.Error())
 		w.down.Store(true) // try again after the backoff
 		return false
 	}
@@ -155,7 +155,7 @@ func (r *runner) store(batch []Event) bool {
 	w.failures.Add(1)
 	w.lastErr = err
 	w.down.Store(true)
-	w.warn.Error("cost ledger write failed; events go to the spill journal until it recovers",
+	w.limited(w.warn, "cost ledger write failed; events go to the spill journal until it recovers",
 		"events", len(batch), "retry_in", r.backoff.String(), "error", err.Error())
 	return false
 }
@@ -167,7 +167,7 @@ func (r *runner) spill(batch []Event) bool {
 		return false
 	}
 	if err := w.jr.append(batch); err != nil {
-		w.dropl.Error("cost ledger spill journal refused events; holding them in memory", "events", len(batch), "error", err.Error())
+		w.limited(w.dropl, "cost ledger spill journal refused events; holding them in memory", "events", len(batch), "error", err.Error())
 		return false
 	}
 	w.spilled.Add(int64(len(batch)))
@@ -179,7 +179,7 @@ func (r *runner) sync() {
 	w := r.w
 	if n := w.spilled.Load(); n != r.synced {
 		if err := w.jr.sync(); err != nil {
-			w.warn.Error("cost ledger spill journal fsync failed", "error", err.Error())
+			w.limited(w.warn, "cost ledger spill journal fsync failed", "error", err.Error())
 		}
 		r.synced = n
 	}

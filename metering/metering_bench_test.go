@@ -106,3 +106,76 @@ func benchmarkLedger(b *testing.B, s *SQLStore) {
 func BenchmarkLedgerWriteSQLite(b *testing.B) { benchmarkLedger(b, sqliteLedger(b)) }
 
 func BenchmarkLedgerWritePostgres(b *testing.B) { benchmarkLedger(b, postgresLedger(b)) }
+
+// discardStore takes every batch at once.
+type discardStore struct{}
+
+func (discardStore) WriteBatch(context.Context, []Event) error { return nil }
+
+// BenchmarkWriterAppend is the request path's cost of recording an event: a healthy
+// writer (a channel send), the journal write an event pays when the queue is full, and a
+// drop when the journal is full too. Run with -cpu 1,2 to see contention.
+func BenchmarkWriterAppend(b *testing.B) {
+	b.Run("queue", func(b *testing.B) {
+		// The queue is let drain (off the clock) every 4096 events, half its size, so
+		// this measures the send and not the writer goroutine's pace.
+		w := NewWriter(discardStore{}, WriterConfig{Journal: "none"}, nil)
+		b.ReportAllocs()
+		ev := sampleEvent(1)
+		n := 0
+		for b.Loop() {
+			if err := w.Append(&ev); err != nil {
+				b.Fatal(err)
+			}
+			if n++; n%4096 == 0 {
+				b.StopTimer()
+				for w.Stats().Queued > 0 {
+					time.Sleep(10 * time.Microsecond)
+				}
+				b.StartTimer()
+			}
+		}
+		b.StopTimer()
+		w.Close(context.Background()) //nolint:errcheck // benchmark teardown
+	})
+	b.Run("journal", func(b *testing.B) {
+		j, err := newJournal(tempJournal(b), DefaultJournalMaxBytes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer j.close()
+		evs := []Event{sampleEvent(1)}
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			if err := j.append(evs); err != nil {
+				b.Fatal(err)
+			}
+			if n++; n%50_000 == 0 { // keep the file small: consume what was written
+				b.StopTimer()
+				j.commit(j.size, n)
+				n = 0
+				b.StartTimer()
+			}
+		}
+		b.ReportMetric(float64(j.bytes.Load())/float64(max(n, 1)), "bytes/event")
+	})
+	b.Run("drop", func(b *testing.B) {
+		st := &stallStore{release: make(chan struct{})}
+		w := NewWriter(st, WriterConfig{QueueSize: 1, BatchSize: 1, WriteTimeout: time.Hour, Journal: "none"}, nil)
+		for w.Stats().Queued == 0 { // the writer holds one event and one waits in the queue
+			ev := sampleEvent(0)
+			w.Append(&ev) //nolint:errcheck // filling the queue
+			time.Sleep(time.Millisecond)
+		}
+		b.ReportAllocs()
+		ev := sampleEvent(1)
+		for b.Loop() {
+			if err := w.Append(&ev); err != ErrEventDropped {
+				b.Fatalf("Append = %v, want a drop", err)
+			}
+		}
+		close(st.release)
+		w.Close(context.Background()) //nolint:errcheck // benchmark teardown
+	})
+}
