@@ -19,8 +19,8 @@ import (
 var (
 	// errJournalFull: the records would take the journal past its byte bound.
 	errJournalFull = errors.New("metering: spill journal full")
-	// errJournalBroken: an earlier failed write could not be undone, or the file could not
-	// be opened; the journal takes nothing until it has been replayed and emptied.
+	// errJournalBroken: an earlier failed write could not be undone (or the writer runs
+	// without a journal); the journal takes nothing until it has been replayed and emptied.
 	errJournalBroken = errors.New("metering: spill journal unwritable")
 )
 
@@ -169,8 +169,7 @@ func (j *journal) append(evs []Event) error {
 	}
 	if j.f == nil {
 		if err := j.openLocked(); err != nil {
-			j.broken = true
-			return err
+			return err // tried again by the next append (EMFILE, say, can pass)
 		}
 		if j.size+int64(len(buf)) > j.maxBytes {
 			return errJournalFull

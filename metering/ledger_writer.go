@@ -26,8 +26,8 @@ var (
 	ErrLedgerClosed = errors.New("metering: ledger closed")
 )
 
-// DefaultJournalMaxBytes is WriterConfig.JournalMaxBytes' default: 1 GiB, about 1.5
-// million events (a journal record is 600–800 bytes).
+// DefaultJournalMaxBytes is WriterConfig.JournalMaxBytes' default: 1 GiB, about 1.7
+// million events (a journal record is about 600 bytes).
 const DefaultJournalMaxBytes = 1 << 30
 
 // logEvery is the least time between two log lines about the same ledger trouble (write
@@ -68,7 +68,7 @@ type WriterConfig struct {
 	// journal: such events are dropped and counted.
 	Journal string `yaml:"journal"`
 	// JournalMaxBytes bounds the journal file, in bytes; past it events are dropped and
-	// counted. Default 1073741824 (1 GiB, about 1.5 million events).
+	// counted. Default 1073741824 (1 GiB, about 1.7 million events).
 	JournalMaxBytes int64 `yaml:"journal_max_bytes"`
 }
 
