@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -22,42 +23,47 @@ type attemptResult struct {
 	err        *apierr.Error
 	class      router.Class
 	retryAfter time.Duration
+	// broken: the connection failed after the request was written, so the upstream may
+	// have received it; only an idempotent route retries it.
+	broken bool
 }
 
-// attempt makes one upstream call to candidate c through t and, on success, answers
-// the client (or hands the stream to a relay). It records the outcome in c's health.
-func (g *Gateway) attempt(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, c *router.Candidate) attemptResult {
+// attempt makes one upstream call to candidate c through t and, on success, delivers the
+// answer to out (or hands it the stream). ctx cancels the call. It records the outcome in
+// c's health.
+func (g *Gateway) attempt(ex *exchange, ctx context.Context, t *target, pr *provider.Request, c *router.Candidate, out sink) attemptResult {
 	if pr.Op == provider.OpEmbedding && g.embeds != nil {
 		if params, inputs, ok := batchable(pr.Body); ok {
-			return g.attemptBatched(ctx, rec, t, pr, c, params, inputs)
+			return g.attemptBatched(ex, ctx, t, pr, c, params, inputs, out)
 		}
 	}
-	return g.attemptDirect(ctx, rec, t, pr, c)
+	return g.attemptDirect(ex, ctx, t, pr, c, out)
 }
 
 // attemptDirect makes the upstream call for one attempt on its own (see attempt).
-func (g *Gateway) attemptDirect(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, c *router.Candidate) attemptResult {
-	out := outboundPool.Get().(*provider.Outbound)
-	defer func() { out.Reset(); outboundPool.Put(out) }()
-	if err := t.tr.Encode(pr, out); err != nil {
+func (g *Gateway) attemptDirect(ex *exchange, ctx context.Context, t *target, pr *provider.Request, c *router.Candidate, out sink) attemptResult {
+	rec := &ex.rec
+	o := outboundPool.Get().(*provider.Outbound)
+	defer func() { o.Reset(); outboundPool.Put(o) }()
+	if err := t.tr.Encode(pr, o); err != nil {
 		return attemptResult{err: classify(err)}
 	}
 	req := fasthttp.AcquireRequest()
-	buildUpstreamRequest(ctx, req, out)
+	buildUpstreamRequest(ex, req, o)
 	span := g.startAttempt(rec, t, c, pr, rec.attempts, req)
 	resp := fasthttp.AcquireResponse()
 	c.Health.Start()
 	start := time.Now()
 	if pr.Stream {
-		rec.tr.attempt = span // a relay that takes the stream ends it
-		res := g.attemptStream(ctx, rec, t, pr, c, req, resp, start)
+		rec.tr.attempt = span // the stream's owner ends it
+		res := g.attemptStream(ex, ctx, t, pr, c, req, resp, start, out)
 		if res.err != nil {
 			endAttempt(span, res.status, res.err, provider.Usage{})
 		}
 		return res
 	}
 	defer fasthttp.ReleaseResponse(resp)
-	err := t.client.Do(req, resp, g.nonStreamTimeout())
+	err := t.client.Do(ctx, req, resp, g.nonStreamTimeout())
 	fasthttp.ReleaseRequest(req)
 	var res attemptResult
 	switch {
@@ -66,18 +72,31 @@ func (g *Gateway) attemptDirect(ctx *fasthttp.RequestCtx, rec *record, t *target
 	case resp.StatusCode() >= 300:
 		res = upstreamError(c, start, t, resp)
 	default:
-		if err := g.writeAnswer(ctx, rec, t, pr, resp); err != nil {
-			c.Health.Done(router.Failure, 0, 0)
-			res = attemptResult{err: classify(err), status: resp.StatusCode()}
-			break
+		res = g.deliver(ex, c, t, pr, resp, start, out)
+		if res.err == nil {
+			endAttempt(span, resp.StatusCode(), nil, rec.usage)
+			return res
 		}
-		d := time.Since(start)
-		c.Health.Done(router.Success, d, d)
-		endAttempt(span, resp.StatusCode(), nil, rec.usage)
-		return attemptResult{}
 	}
 	endAttempt(span, res.status, res.err, provider.Usage{})
 	return res
+}
+
+// deliver translates a successful (2xx) complete upstream answer, offers it to the cache
+// and hands it to out.
+func (g *Gateway) deliver(ex *exchange, c *router.Candidate, t *target, pr *provider.Request, resp *fasthttp.Response, start time.Time, out sink) attemptResult {
+	body, usage, err := t.tr.Decode(pr, resp.Body(), nil)
+	if err != nil {
+		c.Health.Done(router.Failure, 0, 0)
+		return attemptResult{err: classify(err), status: resp.StatusCode()}
+	}
+	d := time.Since(start)
+	c.Health.Done(router.Success, d, d)
+	ex.rec.usage = usage
+	ex.rec.tr.span.SetResponseBody(body)
+	g.storeAnswer(ex.rec.hit, resp.StatusCode(), body, []byte(ex.id))
+	out.answer(resp.StatusCode(), &resp.Header, body)
+	return attemptResult{}
 }
 
 // nonStreamTimeout bounds a non-streamed call: its headers come with the whole answer,
@@ -86,15 +105,17 @@ func (g *Gateway) nonStreamTimeout() time.Duration {
 	return min(g.cfg.Timeouts.FirstByte, g.cfg.Timeouts.Request)
 }
 
-// failed records a transport failure and classifies it for the router.
+// failed records a transport failure and classifies it for the router. A call the
+// gateway aborted (client gone, shutdown) or that found the pool full is not the
+// upstream's failure.
 func failed(c *router.Candidate, start time.Time, err error) attemptResult {
-	class := transportClass(err)
 	outcome := router.Failure
-	if class == 0 {
+	var ue *upstream.Error
+	if errors.As(err, &ue) && (ue.Kind == upstream.KindAborted || ue.Kind == upstream.KindPoolExhausted) {
 		outcome = router.Cancelled
 	}
 	c.Health.Done(outcome, 0, time.Since(start))
-	return attemptResult{err: classify(err), class: class}
+	return attemptResult{err: classify(err), class: transportClass(err), broken: errors.As(err, &ue) && ue.Kind == upstream.KindBroken}
 }
 
 // upstreamError translates an error answer and classifies it for the router. Errors
@@ -116,14 +137,16 @@ func upstreamErrorAnswer(c *router.Candidate, start time.Time, t *target, status
 	return attemptResult{status: status, err: e, class: class, retryAfter: parseRetryAfter(ra)}
 }
 
-// transportClass maps a failed call to an error class; 0 means do not retry.
+// transportClass maps a failed call to an error class; 0 means do not retry. A
+// connection that broke after the request was written is ClassServerError here; the
+// attempt loop retries it only on an idempotent route (attemptResult.broken).
 func transportClass(err error) router.Class {
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {
 		return 0
 	}
 	switch ue.Kind {
-	case upstream.KindConnect:
+	case upstream.KindConnect, upstream.KindPoolExhausted:
 		return router.ClassConnect
 	case upstream.KindTimeout:
 		return router.ClassTimeout

@@ -99,7 +99,7 @@ func (g *Gateway) deferRequest(ctx *fasthttp.RequestCtx, pl *plan, sel *selectio
 	}
 	rec.provider, rec.served, rec.upstream = "batch-lane", c.Model, pr.Model
 	ctx.Response.Header.Set("X-Switchyard-Job", id)
-	g.setRouteHeaders(ctx, rec)
+	setRouteHeaders(&ctx.Response.Header, rec)
 	writeJob(ctx, 202, id, string(batchlane.StateQueued))
 	return nil
 }
@@ -201,7 +201,7 @@ func (s laneSender) Send(ctx context.Context, d batchlane.Deferred) (int, []byte
 		op = provider.OpEmbedding
 	}
 	pr := provider.Request{Op: op, Body: d.Body, Model: d.Model, ClientModel: d.Model}
-	ans, err := s.g.callTarget(t, &pr)
+	ans, err := s.g.callTarget(ctx, t, &pr)
 	if err != nil || ans.status >= 300 {
 		return ans.status, ans.body, provider.Usage{}, err
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"time"
 
@@ -71,7 +72,7 @@ func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
 		req.Header.Set(h.Key, h.Value)
 	}
 	req.SetBodyRaw(body)
-	err = pt.target.client.Do(req, resp, 5*time.Minute)
+	err = pt.target.client.Do(context.Background(), req, resp, 5*time.Minute)
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		writeError(ctx, err)

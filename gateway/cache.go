@@ -120,7 +120,7 @@ func (g *Gateway) serveHit(ctx *fasthttp.RequestCtx, hit *cache.Hit, pr *provide
 	rec.priceServed = rec.priceRequested
 	rec.stream = false
 	ctx.Response.Header.Set("X-Switchyard-Cache", hit.Header())
-	g.setRouteHeaders(ctx, rec)
+	setRouteHeaders(&ctx.Response.Header, rec)
 	if pr.Stream {
 		ctx.SetContentType("text/event-stream")
 		ctx.Response.Header.Set("Cache-Control", "no-cache")

@@ -4,31 +4,31 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"hash/maphash"
 	"io"
-	"net"
+	"runtime/debug"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchyard/switchyard/cache"
+	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/metering"
 )
 
-// Request coalescing: identical in-flight requests (same canonical key and scope as the
-// exact cache, same stream shape) share one upstream call. The first becomes the flight's
-// leader: its request is run once more, headless, by the flight (the whole proxy path on
-// a detached copy of the request), and every client, the leader's included, reads the
-// answer from the flight. The upstream call continues while any client remains and is
-// cancelled when all are gone. The headless run is metered as the paid request (under
-// the leader's request id); each follower is metered as coalesced, at zero cost, with
-// its savings.
-
-// headlessKey marks a detached request so that it is not coalesced again.
-const headlessKey = "switchyard.headless"
+// Request coalescing: identical deterministic in-flight requests (same body bytes and the
+// exact cache's scope, same stream shape) share one upstream call. The first becomes the
+// flight's leader: after its own routing, admission and cache lookup, its attempt loop
+// runs once, in the flight's producer goroutine, and writes the answer into the flight (a
+// sink). Every client, the leader's included, reads the answer from the flight at its
+// own pace. The upstream call continues while any client remains and is cancelled when
+// all are gone. The leader's exchange is metered as the paid request; each follower's
+// as coalesced, at zero cost, with its savings.
 
 // flightMeta is what a flight's subscribers need besides the bytes: the answer's status
 // and headers, and, once it ends, what it used.
@@ -39,13 +39,15 @@ type flightMeta struct {
 	usage   atomic.Pointer[provider.Usage]
 	served  string
 	upModel string
-	prov    string
 }
 
 // coalesceKey returns the flight key for a routed request, or "" when it must not be
-// coalesced (sampled unless the route allows it, not routed, or headless already).
-func (g *Gateway) coalesceKey(ctx *fasthttp.RequestCtx, pl *plan, sel *selection, pr *provider.Request, f *fields, rec *record) string {
-	if g.flights == nil || ctx.UserValue(headlessKey) != nil || pr.Op == provider.OpModels {
+// coalesced (sampled unless the route allows it). The key hashes the body's raw bytes
+// with the scope and the answer's shape: deterministic requests pay for a hash, never a
+// canonicalisation. Two bodies that differ only in member order or spacing therefore do
+// not share a flight (the exact cache, which canonicalises, still serves the second).
+func (g *Gateway) coalesceKey(pl *plan, sel *selection, pr *provider.Request, f *fields, rec *record) string {
+	if pr.Op == provider.OpModels {
 		return ""
 	}
 	cr := pl.snap.Routes[sel.routeIndex]
@@ -53,150 +55,203 @@ func (g *Gateway) coalesceKey(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 		return ""
 	}
 	if !f.deterministic && pr.Op != provider.OpEmbedding && cr.Coalesce == nil {
-		return "" // the common case, decided without canonicalising the body
+		return "" // the common case
 	}
-	key, deterministic, err := cache.RequestKey(pr.Op, cacheScope(rec, sel.dec.Candidate.Model), pr.Body)
-	if err != nil || (!deterministic && (cr.Coalesce == nil || !*cr.Coalesce)) {
-		return ""
+	sc := cacheScope(rec, sel.dec.Candidate.Model)
+	var h maphash.Hash
+	h.SetSeed(g.flightSeed)
+	for _, s := range [...]string{pr.Op.String(), sc.Tenant, sc.Feature, sc.Model, sc.PromptVersion} {
+		h.WriteString(s)
+		h.WriteByte(0)
 	}
-	shape := "|json"
+	h.Write(pr.Body)
+	shape := "j"
 	if pr.Stream {
-		shape = "|sse"
+		shape = "s"
 		if pr.IncludeUsage {
-			shape = "|sse+usage"
+			shape = "u"
 		}
 	}
-	return key + shape
+	var b [20]byte
+	return string(strconv.AppendUint(append(b[:0], shape...), h.Sum64(), 36)) + ":" + strconv.Itoa(len(pr.Body))
 }
 
 // coalesce joins the flight for key and answers the client from it. The leader's flight
-// runs the request headless; nothing is sent upstream by this call itself.
-func (g *Gateway) coalesce(ctx *fasthttp.RequestCtx, op provider.Op, key string, rec *record) {
-	body := append([]byte(nil), ctx.PostBody()...)
-	if rec.body != nil {
-		body = rec.body
-	}
-	rid := string(ctx.Response.Header.Peek(headerRequestID))
-	src := &ctx.Request
-	prompt := rec.prompt
+// runs its attempt loop; nothing else is sent upstream.
+func (g *Gateway) coalesce(ex *exchange, key string, sel *selection, pr *provider.Request) {
+	lp := *pr
+	ex.hold() // the producer's, if this request leads
 	sub, leader := g.flights.Join(key, func(fctx context.Context, f *flight.Flight) {
-		g.runHeadless(fctx, f, src, body, rid, op, prompt)
+		// The body must outlive the leader's handler: its client may leave while followers
+		// still wait for a retry.
+		lp.Body = bytes.Clone(lp.Body)
+		g.produce(fctx, ex, sel, &lp, f)
 	})
-	if leader {
-		rec.coalescedLeader = true // the headless run carries this request's cost event
-	} else {
-		rec.cache = metering.CacheCoalesced
+	if !leader {
+		ex.release()
+		ex.rec.cache = metering.CacheCoalesced
 	}
+	g.readFlight(ex, sub, leader)
+}
+
+// produce is a flight's producer: the leader's attempt loop writing into the flight. It
+// releases the leader's producer hold before the finish, so the leader's handler, which
+// waits for the finish, completes the exchange (with its cost headers).
+func (g *Gateway) produce(fctx context.Context, ex *exchange, sel *selection, pr *provider.Request, f *flight.Flight) {
+	fs := &flightSink{ex: ex, f: f, ctx: fctx}
+	defer func() {
+		if v := recover(); v != nil {
+			g.log.Error("panic in coalesced request", "request_id", ex.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !fs.delivered {
+				fs.fail(apierr.Internal("internal error"))
+			}
+		}
+		ex.release()
+		f.Finish(nil)
+	}()
+	g.run(ex, fctx, sel, pr, fs)
+}
+
+// flightSink delivers the leader's answer into its flight.
+type flightSink struct {
+	ex        *exchange
+	f         *flight.Flight
+	ctx       context.Context
+	delivered bool
+}
+
+var _ sink = (*flightSink)(nil)
+
+func (s *flightSink) meta(status int, stream bool, h *fasthttp.ResponseHeader) *flightMeta {
+	rec := &s.ex.rec
+	m := &flightMeta{status: status, stream: stream, served: rec.served, upModel: rec.upstream}
+	out := &fasthttp.ResponseHeader{}
+	if h != nil {
+		copyResponseHeaders(out, h)
+	}
+	setRouteHeaders(out, rec)
+	if stream {
+		setStreamHeaders(out)
+	} else {
+		out.SetContentType("application/json")
+	}
+	for k, v := range out.All() {
+		m.header = append(m.header, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+	}
+	return m
+}
+
+func (s *flightSink) answer(status int, h *fasthttp.ResponseHeader, body []byte) {
+	s.delivered = true
+	m := s.meta(status, false, h)
+	u := s.ex.rec.usage
+	m.usage.Store(&u)
+	s.f.Header(m)
+	s.f.Append(body)
+}
+
+func (s *flightSink) stream(us *upstreamStream) {
+	s.delivered = true
+	m := s.meta(200, true, us.Header())
+	s.f.Header(m)
+	err := us.pump(flightEvents{s})
+	if err != nil {
+		code, ev := us.errorEvent(err)
+		s.ex.rec.errCode = code
+		if ev != nil {
+			s.f.Append(*ev)
+			eventBufs.Put(ev)
+		}
+	}
+	us.finish(s.ctx.Err() != nil)
+	u := s.ex.rec.usage
+	m.usage.Store(&u)
+}
+
+func (s *flightSink) fail(err error) {
+	s.delivered = true
+	e := classify(err)
+	s.ex.rec.errCode = e.Code
+	m := &flightMeta{status: e.Status, header: [][2][]byte{{[]byte("Content-Type"), []byte("application/json")}}}
+	if e.RetryAfter != "" {
+		m.header = append(m.header, [2][]byte{[]byte("Retry-After"), []byte(e.RetryAfter)})
+	}
+	s.f.Header(m)
+	s.f.Append(e.AppendJSON(nil))
+}
+
+// flightEvents appends a stream's events to the flight.
+type flightEvents struct{ s *flightSink }
+
+func (fe flightEvents) send(b *[]byte) bool {
+	fe.s.f.Append(*b)
+	eventBufs.Put(b)
+	return fe.s.ctx.Err() == nil
+}
+
+// readFlight answers the exchange's client from the flight: the leader's and every
+// follower's alike. For the leader it writes nothing into the exchange's record: the
+// producer owns that.
+func (g *Gateway) readFlight(ex *exchange, sub *flight.Subscriber, leader bool) {
+	rc, rec := ex.rc, &ex.rec
 	wait := rec.tr.span.Child(telemetry.SpanCoalesce)
-	m, err := sub.Meta(context.Background())
+	m, err := sub.Meta(ex.ctx)
 	wait.End()
 	meta, _ := m.(*flightMeta)
 	if err != nil || meta == nil {
 		sub.Leave()
-		rec.errCode = writeError(ctx, err).Code
+		if err == nil || errors.Is(err, context.Canceled) {
+			err = &apierr.Error{Status: 499, Code: "client_closed_request", Message: "the client closed the request"}
+		}
+		if leader {
+			writeError(rc, err)
+		} else {
+			ex.fail(err)
+		}
 		return
 	}
-	ctx.SetStatusCode(meta.status)
+	rc.SetStatusCode(meta.status)
 	for _, h := range meta.header {
 		if !bytes.EqualFold(h[0], []byte(headerRequestID)) && !isHopByHop(h[0]) {
-			ctx.Response.Header.SetBytesKV(h[0], h[1])
+			rc.Response.Header.SetBytesKV(h[0], h[1])
 		}
 	}
-	rec.served, rec.upstream, rec.provider = meta.served, meta.upModel, meta.prov
 	if !leader {
-		rec.provider = "coalesced"
+		rec.served, rec.upstream, rec.provider, rec.status = meta.served, meta.upModel, "coalesced", meta.status
+		rc.Response.Header.Set("X-Switchyard-Cache", "coalesced")
 	}
-	if rec.cache == metering.CacheCoalesced {
-		ctx.Response.Header.Set("X-Switchyard-Cache", "coalesced")
-	}
-	if !meta.stream {
-		b, err := sub.Next(context.Background())
-		sub.Leave()
-		if err != nil && !errors.Is(err, io.EOF) {
-			rec.errCode = writeError(ctx, err).Code
-			return
+	if meta.stream {
+		if !leader {
+			rec.stream = true
 		}
-		ctx.SetBody(b)
-		if u := meta.usage.Load(); u != nil {
-			rec.usage = *u
-		}
+		ex.hold()
+		g.streams.Add(1)
+		rc.Response.ImmediateHeaderFlush = true
+		rc.SetBodyStream(&flightReader{ex: ex, sub: sub, meta: meta, leader: leader, started: time.Now()}, -1)
 		return
 	}
-	ctx.Response.ImmediateHeaderFlush = true
-	fr := &flightReader{g: g, sub: sub, client: ctx.Conn(), meta: meta, rec: *rec, rid: rid, started: time.Now()}
-	fr.rec.stream, rec.stream = true, true
-	g.streams.Add(1)
-	ctx.SetBodyStream(fr, -1)
-}
-
-// runHeadless runs the leader's request on a detached copy, as the proxy would, and
-// feeds its answer into the flight.
-func (g *Gateway) runHeadless(fctx context.Context, f *flight.Flight, src *fasthttp.Request, body []byte, rid string, op provider.Op, prompt *usedPrompt) {
-	d := new(fasthttp.RequestCtx)
-	var req fasthttp.Request
-	src.CopyTo(&req)
-	req.SetBody(body) // the leader's body, its prompt already rendered
-	req.Header.Del("X-Switchyard-Prompt")
-	req.Header.Set(headerRequestID, rid)
-	d.Init(&req, nil, nil)
-	d.SetUserValue(headlessKey, true)
-	if prompt != nil {
-		d.SetUserValue(promptKey, prompt)
+	b, err := sub.Next(ex.ctx)
+	if err == nil {
+		rc.SetBody(b)
+		_, err = sub.Next(ex.ctx) // the finish: the producer has released the leader by then
 	}
-	start := time.Now()
-	setRequestID(d, g.ids)
-	rec := g.proxy(d, op)
-	meta := &flightMeta{status: d.Response.StatusCode(), stream: rec.stream, served: rec.served, upModel: rec.upstream, prov: rec.provider}
-	for k, v := range d.Response.Header.All() {
-		meta.header = append(meta.header, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-	}
-	if ct := d.Response.Header.ContentType(); len(ct) > 0 {
-		meta.header = append(meta.header, [2][]byte{[]byte("Content-Type"), bytes.Clone(ct)})
-	}
-	f.Header(meta)
-	if !rec.stream {
-		f.Append(d.Response.Body())
-		u := rec.usage
-		meta.usage.Store(&u)
-		g.finish(&rec, rid, start, time.Since(start), 0, usageState{complete: rec.status < 300}, body)
-		g.logRequest(d, []byte(rid), &rec, time.Since(start))
-		f.Finish(nil)
+	sub.Leave()
+	if err != nil && !errors.Is(err, io.EOF) && !leader {
+		ex.fail(err)
 		return
 	}
-	r, _ := d.Response.BodyStream().(*relay)
-	stop := context.AfterFunc(fctx, func() { r.st.Abort() }) // every client left
-	defer stop()
-	buf := make([]byte, 16<<10)
-	var err error
-	for {
-		var n int
-		n, err = r.Read(buf)
-		if n > 0 {
-			f.Append(buf[:n])
-		}
-		if err != nil {
-			break
-		}
+	if u := meta.usage.Load(); u != nil && !leader {
+		rec.usage = *u
 	}
-	_ = r.Close()
-	u := r.rec.usage
-	meta.usage.Store(&u)
-	if errors.Is(err, io.EOF) {
-		err = nil
-	}
-	f.Finish(err)
 }
 
 // flightReader is a client's view of a coalesced stream: it reads the flight at its own
-// pace, checks that its client is still there while the flight is silent, and leaves the
-// flight when it ends.
+// pace and leaves the flight when it ends or its client goes.
 type flightReader struct {
-	g       *Gateway
+	ex      *exchange
 	sub     *flight.Subscriber
-	client  net.Conn
 	meta    *flightMeta
-	rec     record
-	rid     string
+	leader  bool
 	started time.Time
 	pending []byte
 	first   time.Duration
@@ -209,19 +264,15 @@ func (r *flightReader) Read(p []byte) (int, error) {
 		if r.done {
 			return 0, io.EOF
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), livenessInterval)
-		b, err := r.sub.Next(ctx)
-		cancel()
+		b, err := r.sub.Next(r.ex.ctx)
 		switch {
 		case err == nil:
 			if r.first == 0 {
 				r.first = time.Since(r.started)
 			}
 			r.pending = b
-		case errors.Is(err, context.DeadlineExceeded):
-			if !clientAlive(r.client) {
-				return 0, errClientGone
-			}
+		case r.ex.ctx.Err() != nil:
+			return 0, errClientGone
 		default: // io.EOF, or the flight's error (its error event is already in the bytes)
 			r.done = true
 		}
@@ -236,17 +287,17 @@ func (r *flightReader) Close() error {
 		return nil
 	}
 	r.sub.Leave()
-	if u := r.meta.usage.Load(); u != nil {
-		r.rec.usage = *u
+	ex := r.ex
+	if !r.leader {
+		if u := r.meta.usage.Load(); u != nil {
+			ex.rec.usage = *u
+		}
+		ex.ttft, ex.us.complete = r.first, r.done
+		if !r.done && ex.rec.errCode == "" {
+			ex.rec.errCode = "client_closed_request"
+		}
 	}
-	r.rec.status = r.meta.status
-	d := time.Since(r.started)
-	if !r.rec.coalescedLeader {
-		r.g.finish(&r.rec, r.rid, r.started, d, r.first, usageState{complete: r.done}, nil)
-	}
-	if !r.rec.coalescedLeader { // the headless run logs the leader's request
-		r.g.logStream(r.rid, &r.rec, d, r.first, r.done)
-	}
-	r.g.streams.Done()
+	ex.g.streams.Done()
+	ex.release()
 	return nil
 }

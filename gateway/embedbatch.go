@@ -81,17 +81,17 @@ func batchable(body []byte) (params []byte, inputs []string, ok bool) {
 
 // attemptBatched sends one embeddings request through the micro-batcher and answers the
 // client with its own vectors and usage share.
-func (g *Gateway) attemptBatched(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, c *router.Candidate,
-	params []byte, inputs []string) attemptResult {
+func (g *Gateway) attemptBatched(ex *exchange, ctx context.Context, t *target, pr *provider.Request, c *router.Candidate,
+	params []byte, inputs []string, out sink) attemptResult {
 	weight := 0
 	for _, in := range inputs {
 		weight += len(in)/4 + 1
 	}
 	it := &embedItem{t: t, c: c, model: pr.Model, params: params, inputs: inputs, weight: weight}
 	key := c.ID + "\x00" + pr.Model + "\x00" + string(params)
-	res, err := g.embeds.Submit(context.Background(), key, it, weight)
+	res, err := g.embeds.Submit(ctx, key, it, weight)
 	if errors.Is(err, microbatch.ErrQueueFull) || errors.Is(err, microbatch.ErrClosed) {
-		return g.attemptDirect(ctx, rec, t, pr, c) // no room to batch: send it on its own
+		return g.attemptDirect(ex, ctx, t, pr, c, out) // no room to batch: send it on its own
 	}
 	if err != nil {
 		e := classify(err)
@@ -101,11 +101,10 @@ func (g *Gateway) attemptBatched(ctx *fasthttp.RequestCtx, rec *record, t *targe
 		}
 		return attemptResult{status: e.Status, err: e, class: class}
 	}
-	rec.usage = res.usage
-	g.setRouteHeaders(ctx, rec)
-	ctx.Response.Header.Set("X-Switchyard-Batched", "true")
-	ctx.SetContentType("application/json")
-	ctx.SetBody(res.body)
+	ex.rec.usage = res.usage
+	var h fasthttp.ResponseHeader
+	h.Set("X-Switchyard-Batched", "true")
+	out.answer(200, &h, res.body)
 	return attemptResult{}
 }
 
@@ -138,7 +137,7 @@ func (g *Gateway) callEmbeddings(it *embedItem, body []byte) ([]byte, error) {
 	pr := provider.Request{Op: provider.OpEmbedding, Body: body, Model: it.model, ClientModel: it.model}
 	it.c.Health.Start()
 	start := time.Now()
-	ans, err := g.callTarget(it.t, &pr)
+	ans, err := g.callTarget(context.Background(), it.t, &pr)
 	switch {
 	case err != nil:
 		failed(it.c, start, err)

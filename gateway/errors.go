@@ -16,6 +16,9 @@ func classify(err error) *apierr.Error {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if errors.Is(err, errShutdown) {
+		return apierr.Unavailable("server_shutting_down", "the gateway is shutting down")
+	}
 	var ue *upstream.Error
 	if errors.As(err, &ue) {
 		switch ue.Kind {
@@ -25,6 +28,10 @@ func classify(err error) *apierr.Error {
 			return apierr.Timeout("the upstream provider did not answer in time")
 		case upstream.KindAborted:
 			return apierr.New(499, apierr.TypeInvalidRequest, "client_closed_request", "", "the client closed the request")
+		case upstream.KindPoolExhausted:
+			e := apierr.Unavailable("upstream_pool_exhausted", "every connection to the upstream provider is busy; retry shortly")
+			e.RetryAfter = "1"
+			return e
 		}
 		return apierr.BadGateway("upstream_connection_failed", "the connection to the upstream provider failed")
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"sync"
@@ -59,15 +60,20 @@ type Gateway struct {
 	mocks       []*mock.Server
 	logReqs     bool
 
-	streams sync.WaitGroup // open stream relays
-	relays  sync.Map       // *relay -> struct{}: the open ones, to cut at the shutdown deadline
-	ready   chan struct{}  // closed once serving
+	streams    sync.WaitGroup // open streams: relays, flight producers and readers
+	live       sync.Map       // *upstreamStream -> struct{}: the open ones, to cut at the shutdown deadline
+	cutting    chan struct{}  // closed at the shutdown deadline: retry waits end
+	cutOnce    sync.Once
+	ready      chan struct{} // closed once serving
+	flightSeed maphash.Seed  // hashes coalescing keys
+	accepts    acceptStats
 }
 
 // New builds a gateway from a resolved configuration.
 func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, ids: newIDSource(), keys: newKeyring(cfg.Keys),
-		logReqs: *cfg.Log.Requests, ready: make(chan struct{})}
+		logReqs: *cfg.Log.Requests, ready: make(chan struct{}), cutting: make(chan struct{}),
+		flightSeed: maphash.MakeSeed()}
 	targets := map[string]*target{}
 	g.targets = targets
 	for _, pc := range cfg.Providers {
@@ -229,6 +235,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 	}
 	close(g.ready)
 	var err error
+	ln = &backoffListener{Listener: ln, log: g.log, stats: &g.accepts}
 	if g.cfg.TLS.CertFile != "" {
 		err = g.srv.ServeTLS(ln, g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
 	} else {
@@ -256,9 +263,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 		// Streams still open at the deadline are cut: each ends with an error event and
-		// is metered, like any other stream that ends early.
-		g.relays.Range(func(k, _ any) bool {
-			k.(*relay).cut()
+		// is metered, like any other stream that ends early; retry waits end.
+		g.cutOnce.Do(func() { close(g.cutting) })
+		g.live.Range(func(k, _ any) bool {
+			k.(*upstreamStream).cut()
 			return true
 		})
 		select {
@@ -292,6 +300,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.limits.close()
 	if terr := g.tel.Shutdown(lctx); terr != nil {
 		g.log.Warn("telemetry flush at shutdown incomplete", "error", terr.Error())
+	}
+	for _, t := range g.targets {
+		t.client.Close()
 	}
 	for _, m := range g.mocks {
 		_ = m.Close()

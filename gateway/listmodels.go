@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -70,8 +71,9 @@ func (g *Gateway) proxyList(ctx *fasthttp.RequestCtx, rec *record, t *target, l 
 	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
-	buildUpstreamRequest(ctx, req, out)
-	err := t.client.Do(req, resp, g.nonStreamTimeout())
+	fillRequest(req, out)
+	req.Header.SetBytesV(headerRequestID, ctx.Response.Header.Peek(headerRequestID))
+	err := t.client.Do(context.Background(), req, resp, g.nonStreamTimeout())
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		rec.errCode = writeError(ctx, err).Code

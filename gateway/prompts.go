@@ -21,24 +21,12 @@ type usedPrompt struct {
 
 // wantsPrompt reports whether a chat request references a server-side prompt (a prompt
 // object, or the x-switchyard-prompt header). A legacy completion's "prompt" is its text.
-// A headless (coalesced) run gets its leader's already rendered body and prompt instead.
 func wantsPrompt(ctx *fasthttp.RequestCtx, op provider.Op, f *fields) bool {
-	if op != provider.OpChat || ctx.UserValue(headlessKey) != nil {
+	if op != provider.OpChat {
 		return false
 	}
 	return f.prompt.IsObject() || len(ctx.Request.Header.Peek("X-Switchyard-Prompt")) > 0
 }
-
-// inheritPrompt gives a headless run the prompt its leader rendered.
-func inheritPrompt(ctx *fasthttp.RequestCtx, rec *record) {
-	if p, ok := ctx.UserValue(promptKey).(*usedPrompt); ok {
-		rec.prompt, rec.promptID, rec.promptVersion = p, p.v.ID, p.v.Version
-		rec.body = ctx.PostBody()
-	}
-}
-
-// promptKey carries a leader's rendered prompt into its headless run.
-const promptKey = "switchyard.prompt"
 
 // renderPrompt resolves the request's prompt reference (the prompt member, or the
 // x-switchyard-prompt header) to a version, by pin or rollout, and renders it into the

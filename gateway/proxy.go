@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
+	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/router"
 )
@@ -50,71 +52,74 @@ type record struct {
 	cache                       metering.CacheOutcome
 	tr                          traced
 	hit                         *cache.Hit // the cache lookup, to store the answer with
-	coalescedLeader             bool       // a headless run meters this request
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
 
-// proxy runs the request path for one OpenAI operation: check, authenticate, parse the
-// few fields needed (without re-encoding the body), route, then call the upstream and
-// relay the answer, retrying or falling back while nothing has reached the client.
-func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
-	rec.op = op
-	defer func() {
-		if rec.status == 0 {
-			rec.status = ctx.Response.StatusCode()
-		}
-	}()
-	if !requireMethod(ctx, "POST") {
-		return rec
+// proxy runs the request path for one OpenAI operation, stage by stage: check,
+// authenticate, parse the few fields needed (without re-encoding the body), render a
+// pinned prompt, route, admit against limits, look up the cache, then either join an
+// identical request in flight or call the upstream itself.
+func (g *Gateway) proxy(ex *exchange) {
+	rc, rec := ex.rc, &ex.rec
+	if !requireMethod(rc, "POST") {
+		return
 	}
 	rec.cache = metering.CacheNone
-	g.startTrace(ctx, op, ctx.Response.Header.Peek(headerRequestID), &rec)
-	pr, f, err := g.admit(ctx, op, &rec)
-	inheritPrompt(ctx, &rec)
-	if err == nil && wantsPrompt(ctx, op, &f) {
-		if err = g.renderPrompt(ctx, &f, &rec, &pr.Body); err == nil {
+	g.startTrace(ex)
+	pr, f, err := g.admit(rc, rec.op, rec)
+	if err == nil && wantsPrompt(rc, rec.op, &f) {
+		if err = g.renderPrompt(rc, &f, rec, &pr.Body); err == nil {
 			pr.ClientModel, pr.Stream, pr.IncludeUsage = f.model, f.stream, f.stream && f.includeUsage
 		}
 	}
 	if err != nil {
-		rec.errCode = writeError(ctx, err).Code
-		return rec
+		ex.fail(err)
+		return
 	}
 	span := rec.tr.span.Child(telemetry.SpanPolicy)
 	pl := g.plan.Load()
-	sel, err := g.route(ctx, pl, &pr, &f, &rec)
+	sel, err := g.route(rc, pl, &pr, &f, rec)
 	span.End()
 	if err != nil {
-		rec.errCode = writeError(ctx, err).Code
-		return rec
+		ex.fail(err)
+		return
 	}
-	if wantsDeferral(ctx) {
-		if err := g.deferRequest(ctx, pl, sel, &pr, &rec); err != nil {
-			rec.errCode = writeError(ctx, err).Code
+	if wantsDeferral(rc) {
+		if err := g.deferRequest(rc, pl, sel, &pr, rec); err != nil {
+			ex.fail(err)
 		}
 		rec.provider = "" // metered when the job finishes, not now
-		return rec
+		return
 	}
 	if g.limits != nil {
-		if err := g.reserve(ctx, &rec, pr.Body, f.maxTokens); err != nil {
-			rec.errCode = writeError(ctx, err).Code
-			return rec
+		if err := g.reserve(rc, rec, pr.Body, f.maxTokens); err != nil {
+			ex.fail(err)
+			return
 		}
 	}
-	hit, served, err := g.lookupCache(ctx, pl, sel, &pr, &rec)
+	hit, served, err := g.lookupCache(rc, pl, sel, &pr, rec)
 	if err != nil {
-		rec.errCode = writeError(ctx, err).Code
-		return rec
+		ex.fail(err)
+		return
 	}
 	if served {
-		return rec
+		return
 	}
 	rec.hit = hit
-	if key := g.coalesceKey(ctx, pl, sel, &pr, &f, &rec); key != "" {
-		g.coalesce(ctx, op, key, &rec)
-		return rec
+	if key := g.coalesceKey(pl, sel, &pr, &f, rec); key != "" {
+		g.coalesce(ex, key, sel, &pr)
+		return
 	}
+	g.run(ex, ex.ctx, sel, &pr, clientSink{ex})
+}
+
+// run is the attempt loop: it calls the chosen deployment and, while nothing has reached
+// the answer's sink, retries or falls back as the policy allows. ctx cancels the upstream
+// call: the client's own, or a flight's when coalesced. The answer (or the last error)
+// goes to out.
+func (g *Gateway) run(ex *exchange, ctx context.Context, sel *selection, pr *provider.Request, out sink) {
+	rec := &ex.rec
 	for {
 		c := sel.dec.Candidate
 		rec.attempts = sel.dec.Attempt
@@ -125,18 +130,19 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 		}
 		rec.upstream, rec.kind = pr.Model, g.targets[c.Provider].kind
 		rec.priceServed = g.meter.priceModel(rec.served, pr.Model, time.Now())
-		res := g.attempt(ctx, &rec, g.targets[c.Provider], &pr, c)
+		res := g.attempt(ex, ctx, g.targets[c.Provider], pr, c, out)
 		if res.err == nil {
-			return rec
+			return
 		}
 		sel.tried = append(sel.tried, c)
 		next, wait, ok := router.Decision{}, time.Duration(0), false
-		if res.class != 0 {
+		retriable := res.class != 0 && ctx.Err() == nil && (!res.broken || sel.idempotent)
+		if retriable {
 			next, wait, ok = g.router.Next(sel.route, &sel.req, sel.cands, sel.dec, sel.tried, res.class, res.retryAfter)
 		}
 		if !ok {
-			rec.errCode = writeError(ctx, res.err).Code
-			return rec
+			out.fail(res.err)
+			return
 		}
 		if next.Candidate == c {
 			rec.tr.retries++
@@ -144,9 +150,28 @@ func (g *Gateway) proxy(ctx *fasthttp.RequestCtx, op provider.Op) (rec record) {
 			rec.tr.falls++
 		}
 		sel.dec = next
-		if wait > 0 {
-			time.Sleep(wait)
+		if err := g.sleep(ctx, wait); err != nil {
+			out.fail(err)
+			return
 		}
+	}
+}
+
+// sleep waits d before a retry, unless ctx ends or the gateway is cutting requests at
+// its shutdown deadline first.
+func (g *Gateway) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return &upstream.Error{Kind: upstream.KindAborted, Err: context.Cause(ctx)}
+	case <-g.cutting:
+		return errShutdown
 	}
 }
 
@@ -204,15 +229,14 @@ func isObject(body []byte) bool {
 }
 
 // buildUpstreamRequest fills req from the translator's output and the few client
-// headers that are forwarded.
-func buildUpstreamRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, out *provider.Outbound) {
+// headers that are forwarded (copied at the edge, so a flight's producer can build its
+// request after the leader's handler returned).
+func buildUpstreamRequest(ex *exchange, req *fasthttp.Request, out *provider.Outbound) {
 	fillRequest(req, out)
-	for _, k := range forwardedRequestHeaders {
-		if v := ctx.Request.Header.Peek(k); len(v) > 0 {
-			req.Header.SetBytesV(k, v)
-		}
+	for _, h := range ex.fwd {
+		req.Header.Set(h[0], h[1])
 	}
-	req.Header.SetBytesV(headerRequestID, ctx.Response.Header.Peek(headerRequestID))
+	req.Header.Set(headerRequestID, ex.id)
 }
 
 // userAgent is what the gateway calls itself upstream.
@@ -242,7 +266,7 @@ type upstreamAnswer struct {
 // callTarget encodes pr for t and makes one non-streamed call outside the proxy path
 // (batched embeddings, deferred requests). err is a transport failure; an HTTP error
 // status is an answer.
-func (g *Gateway) callTarget(t *target, pr *provider.Request) (upstreamAnswer, error) {
+func (g *Gateway) callTarget(ctx context.Context, t *target, pr *provider.Request) (upstreamAnswer, error) {
 	out := outboundPool.Get().(*provider.Outbound)
 	defer func() { out.Reset(); outboundPool.Put(out) }()
 	if err := t.tr.Encode(pr, out); err != nil {
@@ -251,7 +275,7 @@ func (g *Gateway) callTarget(t *target, pr *provider.Request) (upstreamAnswer, e
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	fillRequest(req, out)
-	err := t.client.Do(req, resp, g.nonStreamTimeout())
+	err := t.client.Do(ctx, req, resp, g.nonStreamTimeout())
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		return upstreamAnswer{}, err
@@ -260,34 +284,17 @@ func (g *Gateway) callTarget(t *target, pr *provider.Request) (upstreamAnswer, e
 		retryAfter: string(resp.Header.Peek("Retry-After"))}, nil
 }
 
-// writeAnswer sends a successful (2xx) complete upstream answer to the client, translated.
-func (g *Gateway) writeAnswer(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request, resp *fasthttp.Response) error {
-	body, usage, err := t.tr.Decode(pr, resp.Body(), nil)
-	if err != nil {
-		return err
-	}
-	rec.usage = usage
-	rec.tr.span.SetResponseBody(body)
-	g.storeAnswer(rec.hit, resp.StatusCode(), body, ctx.Response.Header.Peek(headerRequestID))
-	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
-	g.setRouteHeaders(ctx, rec)
-	ctx.SetStatusCode(resp.StatusCode())
-	ctx.SetContentType("application/json")
-	ctx.SetBody(body)
-	return nil
-}
-
 // setRouteHeaders stamps what served the request.
-func (g *Gateway) setRouteHeaders(ctx *fasthttp.RequestCtx, rec *record) {
-	ctx.Response.Header.Set("X-Switchyard-Route", rec.route)
-	ctx.Response.Header.Set("X-Switchyard-Model", rec.served)
-	ctx.Response.Header.Set("X-Switchyard-Deployment", rec.deployment)
-	ctx.Response.Header.Set("X-Switchyard-Policy", rec.policy)
+func setRouteHeaders(h *fasthttp.ResponseHeader, rec *record) {
+	h.Set("X-Switchyard-Route", rec.route)
+	h.Set("X-Switchyard-Model", rec.served)
+	h.Set("X-Switchyard-Deployment", rec.deployment)
+	h.Set("X-Switchyard-Policy", rec.policy)
 	if rec.promptID != "" {
-		ctx.Response.Header.Set("X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
+		h.Set("X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
 	}
 	if rec.cache == metering.CacheMiss {
-		ctx.Response.Header.Set("X-Switchyard-Cache", "miss")
+		h.Set("X-Switchyard-Cache", "miss")
 	}
 }
 
@@ -307,9 +314,6 @@ func setCostHeaders(ctx *fasthttp.RequestCtx, rec *record) {
 // finish meters a request that has ended, settles its rate-limit reservation and reports
 // its outcome to the prompt rollback guard. body is the request body when still valid.
 func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) {
-	if rec.coalescedLeader { // its headless run records the cost event, the span and the metrics
-		return
-	}
 	if rec.body != nil {
 		body = rec.body
 	}

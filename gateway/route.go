@@ -14,7 +14,8 @@ import (
 
 // selection is one request's routing state across its attempts.
 type selection struct {
-	routeIndex int // the policy route's index
+	routeIndex int  // the policy route's index
+	idempotent bool // the route allows retrying a request that may have reached the upstream
 	route      *router.Route
 	cands      []*router.Candidate
 	req        router.Request
@@ -34,7 +35,7 @@ func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request
 		HasImages:    f.hasImages,
 	}
 	cr := pl.snap.Match(&attrs)
-	sel := &selection{routeIndex: cr.Index}
+	sel := &selection{routeIndex: cr.Index, idempotent: cr.Idempotent}
 	rec.user = f.user
 	rec.priceRequested = pr.ClientModel
 	if m, ok := pl.snap.Model(pr.ClientModel); ok && m.Name != policies.Wildcard {

@@ -11,18 +11,22 @@ import (
 )
 
 // handle dispatches one request. Routes are few and fixed, so a switch beats a router.
+// The inference routes run as an exchange; the others answer at once. A panic answers
+// that request with a 500 and leaves every other request alone.
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
 	rid := setRequestID(ctx, g.ids)
 	path := ctx.Path()
+	if op, ok := proxyOp(path); ok {
+		ex := g.newExchange(ctx, op, rid)
+		defer ex.handlerDone()
+		defer g.recoverExchange(ex)
+		g.proxy(ex)
+		return
+	}
+	defer g.recoverRequest(ctx)
+	start := time.Now()
 	var rec record
 	switch string(path) {
-	case "/v1/chat/completions", "/chat/completions":
-		rec = g.proxy(ctx, provider.OpChat)
-	case "/v1/completions", "/completions":
-		rec = g.proxy(ctx, provider.OpCompletion)
-	case "/v1/embeddings", "/embeddings":
-		rec = g.proxy(ctx, provider.OpEmbedding)
 	case "/v1/models", "/models":
 		rec = g.listModels(ctx)
 	case "/metrics":
@@ -58,20 +62,23 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 			break
 		}
 		writeError(ctx, apierr.NotFound(string(path)))
+		return
 	}
-	if rec.stream {
-		return // the relay logs when the stream ends
+	// Listing models spends nothing: it is logged, never metered.
+	g.logLine(string(rid), &rec, ctx.Response.StatusCode(), time.Since(start), 0, true)
+}
+
+// proxyOp names the inference operation a path serves.
+func proxyOp(path []byte) (provider.Op, bool) {
+	switch string(path) {
+	case "/v1/chat/completions", "/chat/completions":
+		return provider.OpChat, true
+	case "/v1/completions", "/completions":
+		return provider.OpCompletion, true
+	case "/v1/embeddings", "/embeddings":
+		return provider.OpEmbedding, true
 	}
-	if rec.status == 0 {
-		rec.status = ctx.Response.StatusCode()
-	}
-	if rec.coalescedLeader {
-		return // its headless run meters, traces and logs it
-	}
-	d := time.Since(start)
-	g.finish(&rec, string(rid), start, d, 0, usageState{complete: rec.status < 300}, ctx.PostBody())
-	setCostHeaders(ctx, &rec)
-	g.logRequest(ctx, rid, &rec, d)
+	return 0, false
 }
 
 func (g *Gateway) readyz(ctx *fasthttp.RequestCtx) {

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
-	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,19 +22,15 @@ import (
 	"github.com/switchyard/switchyard/router"
 )
 
-// keptBodyBytes is the largest request body a stream relay keeps for a late estimate.
+// keptBodyBytes is the largest request body a stream keeps for a late estimate.
 const keptBodyBytes = 16 << 10
 
-// livenessInterval is how often a silent stream checks that its client is still there.
-const livenessInterval = 200 * time.Millisecond
-
 // attemptStream opens a streamed upstream call and, once its headers are in, hands the
-// response body to a relay, which then owns req, resp, the request log and the
-// deployment's health outcome. Before that point a failure is returned for the router
-// to retry elsewhere: nothing has reached the client yet.
-func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target, pr *provider.Request,
-	c *router.Candidate, req *fasthttp.Request, resp *fasthttp.Response, started time.Time) attemptResult {
-	st, err := t.client.Open(req, resp, g.cfg.Timeouts.FirstByte)
+// stream to out, which then owns it (req and resp included). Before that point a failure
+// is returned for the router to retry elsewhere: nothing has reached the client yet.
+func (g *Gateway) attemptStream(ex *exchange, ctx context.Context, t *target, pr *provider.Request,
+	c *router.Candidate, req *fasthttp.Request, resp *fasthttp.Response, started time.Time, out sink) attemptResult {
+	st, err := t.client.Open(ctx, req, resp, g.cfg.Timeouts.FirstByte)
 	fasthttp.ReleaseRequest(req)
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
@@ -52,87 +50,62 @@ func (g *Gateway) attemptStream(ctx *fasthttp.RequestCtx, rec *record, t *target
 			return failed(c, started, err)
 		}
 		resp.SetBodyRaw(body)
-		if err := g.writeAnswer(ctx, rec, t, pr, resp); err != nil {
-			c.Health.Done(router.Failure, 0, 0)
-			return attemptResult{err: classify(err)}
-		}
-		d := time.Since(started)
-		c.Health.Done(router.Success, d, d)
-		return attemptResult{}
+		return g.deliver(ex, c, t, pr, resp, started, out)
 	}
-	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
-	g.setRouteHeaders(ctx, rec)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	ctx.Response.ImmediateHeaderFlush = true
-	r := &relay{
-		g: g, client: clientConn(ctx), st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
-		events: make(chan relayMsg, 8), quit: make(chan struct{}),
+	s := &upstreamStream{
+		g: g, ex: ex, st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
-		rec: *rec, rid: string(ctx.Response.Header.Peek(headerRequestID)), done: make(chan struct{}),
-		promptTokens: rec.promptTokens, text: streamTextPool.Get().(*metering.StreamText),
+		text: streamTextPool.Get().(*metering.StreamText),
 	}
-	if rec.hit != nil {
-		r.asm = cache.NewAssembler()
+	if ex.rec.hit != nil {
+		s.asm = cache.NewAssembler()
 	}
-	r.observeFn = r.observe
-	if r.promptTokens == 0 && rec.body == nil {
+	s.observeFn = s.observe
+	ex.us.promptTokens = ex.rec.promptTokens
+	if ex.rec.promptTokens == 0 && ex.rec.body == nil {
 		// The body is gone once the handler returns; metering needs it only if the stream
 		// ends without usage. A small one is kept, a large one estimated now.
 		if len(pr.Body) <= keptBodyBytes {
-			r.rec.body = append([]byte(nil), pr.Body...)
+			ex.body = append([]byte(nil), pr.Body...)
 		} else {
-			r.promptTokens = g.meter.estimate(rec, pr.Body)
+			ex.us.promptTokens = g.meter.estimate(&ex.rec, pr.Body)
 		}
 	}
-	r.rec.status, r.rec.stream, rec.stream = 200, true, true
+	ex.rec.status, ex.rec.stream = 200, true
 	g.streams.Add(1)
-	g.relays.Store(r, struct{}{})
-	go r.pump()
-	ctx.SetBodyStream(r, -1)
+	g.live.Store(s, struct{}{})
+	out.stream(s)
 	return attemptResult{}
 }
 
-// relay carries one streamed answer from the upstream to the client. pump (its own
-// goroutine) reads and translates upstream events; Read runs on the server's connection
-// goroutine, which writes and flushes each event as soon as it arrives. Close ends both.
-type relay struct {
+// upstreamStream is one streamed upstream answer being read: the producing half of a
+// stream. pump reads and translates its events into an eventSink (a client's relay, or
+// a flight); finish records how it ended on the exchange. One goroutine pumps; cut may
+// be called from any.
+type upstreamStream struct {
 	g        *Gateway
-	client   net.Conn
+	ex       *exchange
 	st       *upstream.Stream
 	resp     *fasthttp.Response
 	dec      provider.StreamDecoder
 	health   *router.Health
-	events   chan relayMsg
-	quit     chan struct{}
-	done     chan struct{} // closed when pump has returned
 	started  time.Time
 	deadline time.Time
-	ticker   *time.Ticker
 
-	cur      *[]byte // buffer being drained
-	pending  []byte
-	finished bool
-	complete bool // the upstream finished normally
 	firstAt  time.Duration
-	closing  sync.Once
-	rec      record
-	rid      string
-	endErr   error
+	complete bool  // the upstream finished normally
+	endErr   error // why it did not
+	shutdown atomic.Bool
 
-	shutdown     atomic.Bool          // cut by the gateway's shutdown deadline
-	asm          *cache.Assembler     // assembles the answer for the cache; nil when not stored
-	observeFn    func([]byte)         // r.observe, bound once
-	promptTokens int64                // prompt estimate, for a stream that ends without usage
-	text         *metering.StreamText // answer text, idem
+	asm       *cache.Assembler     // assembles the answer for the cache; nil when not stored
+	observeFn func([]byte)         // s.observe, bound once
+	text      *metering.StreamText // answer text, for a stream that ends without usage
 }
 
-// relayMsg is one step of the stream: translated bytes, a normal end, or a failure.
-type relayMsg struct {
-	data *[]byte
-	last bool
-	err  error
+// eventSink takes a stream's translated events as they are produced. send owns *b from
+// the call on and returns false when nobody reads any more.
+type eventSink interface {
+	send(b *[]byte) bool
 }
 
 var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
@@ -140,138 +113,102 @@ var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &
 // errStreamCut is the failure of an upstream stream that ended before its terminator.
 var errStreamCut = errors.New("upstream stream ended before completion")
 
-// errShutdown ends a relay cut at the shutdown deadline.
+// errShutdown ends a stream cut at the shutdown deadline.
 var errShutdown = errors.New("gateway shutting down")
 
-// errClientGone ends a relay whose client went away.
-var errClientGone = errors.New("client closed the stream")
+// errClientGone ends an exchange whose client went away.
+var errClientGone = errors.New("client closed the request")
 
-// pump reads upstream events until the stream ends, fails, or the relay quits.
-func (r *relay) pump() {
-	defer close(r.done)
-	defer close(r.events)
-	sr := sse.NewReader(r.st, 0)
-	idle := r.g.cfg.Timeouts.Idle
-	for {
-		dl := time.Now().Add(idle)
-		if dl.After(r.deadline) {
-			dl = r.deadline
+// Header returns the upstream response's headers.
+func (s *upstreamStream) Header() *fasthttp.ResponseHeader { return s.st.Header() }
+
+// pump reads upstream events until the stream ends, fails, or out stops taking them. It
+// returns nil after a complete stream. A panic in a decoder ends this stream only.
+func (s *upstreamStream) pump(out eventSink) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.g.log.Error("panic in stream relay", "request_id", s.ex.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = errPanic
 		}
-		_ = r.st.SetDeadline(dl)
+		s.endErr = err
+	}()
+	sr := sse.NewReader(s.st, 0)
+	idle := s.g.cfg.Timeouts.Idle
+	for {
+		_ = s.st.SetDeadline(minTime(time.Now().Add(idle), s.deadline))
 		ev, err := sr.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) { // the upstream client wraps them
 				err = errStreamCut
 			}
-			r.send(relayMsg{err: err})
-			return
+			return err
 		}
 		bp := eventBufs.Get().(*[]byte)
-		b, done, derr := r.dec.Event(ev, (*bp)[:0])
+		b, done, derr := s.dec.Event(ev, (*bp)[:0])
 		*bp = b
-		sse.EachData(b, r.observeFn) // one pass: metering text and the cache's assembler
+		sse.EachData(b, s.observeFn) // one pass: metering text and the cache's assembler
 		if len(b) > 0 {
-			if !r.send(relayMsg{data: bp}) {
-				return
+			if s.firstAt == 0 {
+				s.firstAt = time.Since(s.started)
+			}
+			if !out.send(bp) {
+				return errClientGone
 			}
 		} else {
 			eventBufs.Put(bp)
 		}
 		if done {
-			r.drain()
+			s.complete = true
+			s.drain()
 		}
 		if derr != nil || done {
-			r.send(relayMsg{last: done, err: derr})
-			return
+			return derr
 		}
 	}
 }
 
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// errPanic ends a stream whose relay panicked.
+var errPanic = errors.New("internal error in the stream relay")
+
 // observe takes one translated event's data for metering (the answer text, in case the
 // stream ends without usage) and for the cache's assembler.
-func (r *relay) observe(data []byte) {
-	appendDeltaText(r.text, data)
-	if r.asm != nil {
-		r.asm.Add(data)
+func (s *upstreamStream) observe(data []byte) {
+	appendDeltaText(s.text, data)
+	if s.asm != nil {
+		s.asm.Add(data)
 	}
 }
 
 // drain reads what follows the stream's terminator (the chunked body's last chunk) so the
 // upstream connection is fully read and goes back to the pool instead of being closed.
-func (r *relay) drain() {
-	_ = r.st.SetDeadline(time.Now().Add(min(r.g.cfg.Timeouts.Idle, time.Second)))
-	_, _ = io.Copy(io.Discard, io.LimitReader(r.st, 64<<10))
-}
-
-func (r *relay) send(m relayMsg) bool {
-	select {
-	case r.events <- m:
-		return true
-	case <-r.quit:
-		if m.data != nil {
-			eventBufs.Put(m.data)
-		}
-		return false
-	}
-}
-
-// Read hands the server the next translated bytes, waiting for them as long as the
-// client is still connected. After a failure it returns one SSE error event, then EOF:
-// the client never sees a clean-looking end of a broken stream.
-func (r *relay) Read(p []byte) (int, error) {
-	for len(r.pending) == 0 {
-		r.release()
-		if r.finished {
-			return 0, io.EOF
-		}
-		if r.ticker == nil {
-			r.ticker = time.NewTicker(livenessInterval)
-		}
-		select {
-		case m, ok := <-r.events:
-			switch {
-			case !ok:
-				r.finished = true
-			case m.data != nil:
-				if r.firstAt == 0 {
-					r.firstAt = time.Since(r.started)
-				}
-				r.cur, r.pending = m.data, *m.data
-			case m.err != nil:
-				r.fail(m.err)
-			case m.last:
-				r.complete, r.finished = true, true
-			}
-		case <-r.ticker.C:
-			if !clientAlive(r.client) {
-				r.endErr = errClientGone
-				r.st.Abort()
-				return 0, errClientGone
-			}
-		}
-	}
-	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
-	return n, nil
+func (s *upstreamStream) drain() {
+	_ = s.st.SetDeadline(time.Now().Add(min(s.g.cfg.Timeouts.Idle, time.Second)))
+	_, _ = io.Copy(io.Discard, io.LimitReader(s.st, 64<<10))
 }
 
 // cut ends the stream because the gateway is shutting down: the pump's read is aborted
-// and Read sends the client an error event. Safe from any goroutine.
-func (r *relay) cut() {
-	r.shutdown.Store(true)
-	r.st.Abort()
+// and its readers get an error event. Safe from any goroutine.
+func (s *upstreamStream) cut() {
+	s.shutdown.Store(true)
+	s.st.Abort()
 }
 
-// fail turns a mid-stream failure into a final SSE error event.
-func (r *relay) fail(err error) {
-	r.finished, r.endErr = true, err
-	if r.shutdown.Load() {
+// errorEvent turns the failure that ended a stream early into the final SSE error event
+// and its code. It returns no event when the upstream's own error event already went out.
+func (s *upstreamStream) errorEvent(err error) (code string, ev *[]byte) {
+	if s.shutdown.Load() {
 		err = errShutdown
 	}
 	var se *provider.StreamError
 	if errors.As(err, &se) && se.Forwarded {
-		r.rec.errCode = se.Err.Code
-		return // the upstream's own error event already went out
+		return se.Err.Code, nil
 	}
 	var e *apierr.Error
 	switch {
@@ -281,6 +218,8 @@ func (r *relay) fail(err error) {
 		e = apierr.Unavailable("server_shutting_down", "the gateway is shutting down; the stream was cut before it completed")
 	case errors.Is(err, errStreamCut):
 		e = apierr.BadGateway("upstream_stream_cut", "the upstream provider ended the stream before it was complete")
+	case errors.Is(err, errPanic):
+		e = apierr.Internal("internal error while relaying the stream")
 	default:
 		e = classify(err)
 		var ue *upstream.Error
@@ -289,107 +228,53 @@ func (r *relay) fail(err error) {
 			e.Code = "upstream_idle_timeout"
 		}
 	}
-	r.rec.errCode = e.Code
 	bp := eventBufs.Get().(*[]byte)
 	*bp = sse.AppendData((*bp)[:0], e.AppendJSON(nil))
-	r.cur, r.pending = bp, *bp
+	return e.Code, bp
 }
 
-func (r *relay) release() {
-	if r.cur != nil {
-		eventBufs.Put(r.cur)
-		r.cur = nil
+// finish records on the exchange how the stream ended: usage, the cache entry, the
+// attempt span, the deployment's health, the first-token time. It is called once, after
+// the pump returned, by whoever owns the stream.
+func (s *upstreamStream) finish(clientGone bool) {
+	ex, rec := s.ex, &s.ex.rec
+	s.st.Close()
+	fasthttp.ReleaseResponse(s.resp)
+	rec.usage = s.dec.Usage()
+	if s.asm != nil && s.complete {
+		s.asm.SetUsage(rec.usage)
+		if body, _, err := s.asm.Result(); err == nil {
+			s.g.storeAnswer(rec.hit, 200, body, []byte(ex.id))
+		}
 	}
-}
-
-// Close is called by the server once the response is written or the client is gone. It
-// stops the pump, aborting the upstream call unless it completed, and logs the request.
-func (r *relay) Close() error {
-	r.closing.Do(func() {
-		close(r.quit)
-		if !r.complete {
-			r.st.Abort()
-		}
-		<-r.done
-		for m := range r.events {
-			if m.data != nil {
-				eventBufs.Put(m.data)
-			}
-		}
-		r.release()
-		if r.ticker != nil {
-			r.ticker.Stop()
-		}
-		r.st.Close()
-		fasthttp.ReleaseResponse(r.resp)
-		r.rec.usage = r.dec.Usage()
-		if r.asm != nil && r.complete {
-			r.asm.SetUsage(r.rec.usage)
-			if body, _, err := r.asm.Result(); err == nil {
-				r.g.storeAnswer(r.rec.hit, 200, body, []byte(r.rid))
-			}
-		}
-		if r.complete {
-			endAttempt(r.rec.tr.attempt, 200, nil, r.rec.usage)
-		} else {
-			endAttempt(r.rec.tr.attempt, 200, apierr.New(200, "", r.rec.errCode, "", ""), r.rec.usage)
-		}
-		d := time.Since(r.started)
-		r.health.Done(r.outcome(), r.firstAt, d)
-		r.g.finish(&r.rec, r.rid, r.started, d, r.firstAt,
-			usageState{complete: r.complete, promptTokens: r.promptTokens, text: r.text}, nil)
-		r.text.Reset()
-		streamTextPool.Put(r.text)
-		if r.endErr != nil && r.rec.errCode == "" {
-			r.rec.errCode = "client_closed_request"
-		}
-		r.g.logStream(r.rid, &r.rec, time.Since(r.started), r.firstAt, r.complete)
-		r.g.relays.Delete(r)
-		r.g.streams.Done()
-	})
-	return nil
-}
-
-// clientConn is the request's client connection, nil for a headless (coalesced) run,
-// whose detached context has none.
-func clientConn(ctx *fasthttp.RequestCtx) net.Conn {
-	if ctx.UserValue(headlessKey) != nil {
-		return nil
+	if s.complete {
+		endAttempt(rec.tr.attempt, 200, nil, rec.usage)
+	} else {
+		endAttempt(rec.tr.attempt, 200, apierr.New(200, "", rec.errCode, "", ""), rec.usage)
 	}
-	return ctx.Conn()
+	d := time.Since(s.started)
+	s.health.Done(s.outcome(clientGone), s.firstAt, d)
+	ex.ttft = s.firstAt
+	ex.us.complete, ex.us.text = s.complete, s.text
+	if !s.complete && rec.errCode == "" && clientGone {
+		rec.errCode = "client_closed_request"
+	}
+	s.g.live.Delete(s)
+	s.g.streams.Done()
 }
 
 // outcome is the stream's result for the deployment's health: a client that left is
 // not the upstream's failure.
-func (r *relay) outcome() router.Outcome {
+func (s *upstreamStream) outcome(clientGone bool) router.Outcome {
 	switch {
-	case r.complete:
+	case s.complete:
 		return router.Success
-	case r.endErr == nil || errors.Is(r.endErr, errClientGone):
+	case clientGone || s.endErr == nil || errors.Is(s.endErr, errClientGone) || errors.Is(s.endErr, errPanic):
 		return router.Cancelled
 	}
 	var ue *upstream.Error
-	if errors.As(r.endErr, &ue) && ue.Kind == upstream.KindAborted {
+	if errors.As(s.endErr, &ue) && ue.Kind == upstream.KindAborted {
 		return router.Cancelled
 	}
 	return router.Failure
-}
-
-// clientAlive peeks at the client connection: a client waiting for a stream sends
-// nothing, so a read that ends in EOF or a reset means it went away; a read that times
-// out means it is still there. (A byte read here would be lost, so a client pipelining
-// a request behind a stream loses its connection; HTTP clients do not do that.)
-func clientAlive(c net.Conn) bool {
-	if c == nil {
-		return true
-	}
-	var one [1]byte
-	_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
-	_, err := c.Read(one[:])
-	_ = c.SetReadDeadline(time.Time{})
-	if err == nil {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
+	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/metering"
 	"github.com/switchyard/switchyard/router"
 )
@@ -25,13 +26,14 @@ type traced struct {
 }
 
 // startTrace opens the request's server span, continuing the client's trace context.
-func (g *Gateway) startTrace(ctx *fasthttp.RequestCtx, op provider.Op, rid []byte, rec *record) {
+func (g *Gateway) startTrace(ex *exchange) {
 	if !g.tel.Enabled() {
 		return
 	}
-	c := g.tel.Extract(context.Background(), func(k string) string { return string(ctx.Request.Header.Peek(k)) })
-	rec.tr.ctx, rec.tr.span = g.tel.StartRequest(c, telemetry.RequestInfo{Operation: telemetry.Operation(op), RequestID: string(rid)})
-	rec.tr.span.SetRequestBody(ctx.PostBody())
+	rc, rec := ex.rc, &ex.rec
+	c := g.tel.Extract(context.Background(), func(k string) string { return string(rc.Request.Header.Peek(k)) })
+	rec.tr.ctx, rec.tr.span = g.tel.StartRequest(c, telemetry.RequestInfo{Operation: telemetry.Operation(rec.op), RequestID: ex.id})
+	rec.tr.span.SetRequestBody(rc.PostBody())
 }
 
 // startAttempt opens a client span for one upstream call and injects its trace context
@@ -106,6 +108,16 @@ func (g *Gateway) observeGauges() error {
 			}
 		}
 	})
+	err = errors.Join(err,
+		g.tel.ObserveCount("switchyard.server.accept_errors", "{error}",
+			"Accept errors (out of file descriptors, aborted connections) waited out instead of stopping the server.",
+			func() int64 { return int64(g.accepts.errors.Load()) }),
+		g.tel.ObserveCount("switchyard.upstream.stale_retries", "{request}",
+			"Requests sent again on a fresh connection because their pooled one had been closed by the server while idle.",
+			func() int64 { return int64(g.upstreamStats().StaleRetries) }),
+		g.tel.ObserveCount("switchyard.upstream.pool_exhausted", "{request}",
+			"Requests that found every connection to their provider busy for upstream.max_conn_wait (503).",
+			func() int64 { return int64(g.upstreamStats().PoolExhausted) }))
 	if w, ok := g.meter.ledger.(*metering.Writer); ok {
 		err = errors.Join(err, g.tel.ObserveLedgerQueue(func() int64 { return int64(w.Stats().Queued) }))
 	}
@@ -127,3 +139,17 @@ func (g *Gateway) serveMetrics(ctx *fasthttp.RequestCtx) {
 
 // FlushTelemetry exports every finished span and metric now (tests, diagnostics).
 func (g *Gateway) FlushTelemetry(ctx context.Context) error { return g.tel.ForceFlush(ctx) }
+
+// upstreamStats adds up the connection pools' counters over every provider.
+func (g *Gateway) upstreamStats() upstream.Stats {
+	var s upstream.Stats
+	for _, t := range g.targets {
+		ts := t.client.Stats()
+		s.Open += ts.Open
+		s.Idle += ts.Idle
+		s.Dials += ts.Dials
+		s.StaleRetries += ts.StaleRetries
+		s.PoolExhausted += ts.PoolExhausted
+	}
+	return s
+}

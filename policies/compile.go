@@ -73,6 +73,7 @@ type CRoute struct {
 	Cache       *RouteCache
 	Coalesce    *bool
 	Deferrable  bool
+	Idempotent  bool
 	File        string
 	Line        int
 	match       matcher

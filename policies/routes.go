@@ -49,7 +49,7 @@ func (s *Snapshot) compileRoutes(f *File, errs *yamlx.Errors) {
 func (s *Snapshot) compileRoute(i int, r *Route, errs *yamlx.Errors) *CRoute {
 	cr := &CRoute{Name: r.Name, Index: i, Strategy: r.Strategy, Sticky: r.Sticky, MinTier: r.MinTier,
 		MaxAttempts: r.MaxAttempts, File: r.File, Line: r.Line, Exploration: 0.05,
-		Cache: r.Cache, Coalesce: r.Coalesce, Deferrable: r.Deferrable}
+		Cache: r.Cache, Coalesce: r.Coalesce, Deferrable: r.Deferrable, Idempotent: r.Idempotent}
 	if c := r.Cache; c != nil {
 		switch c.Semantic {
 		case "", "off", "shadow", "on":

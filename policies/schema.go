@@ -96,6 +96,11 @@ type Route struct {
 	// Deferrable lets clients mark requests x-switchyard-priority: batch on this route.
 	// Default false.
 	Deferrable bool `yaml:"deferrable"`
+	// Idempotent says that sending a request of this route twice is harmless, so an
+	// upstream connection that broke after the request was written may be retried. Without
+	// it such a request is not retried: the provider may have received it, and a retry can
+	// bill twice. Default false.
+	Idempotent bool `yaml:"idempotent"`
 
 	Line int    `yaml:"-"`
 	File string `yaml:"-"`

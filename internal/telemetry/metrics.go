@@ -278,3 +278,20 @@ func (t *Telemetry) register(cb metric.Callback, obs ...metric.Observable) error
 	t.regs = append(t.regs, r)
 	return nil
 }
+
+// ObserveCount registers a cumulative counter (name in OTel form, e.g.
+// switchyard.server.accept_errors; Prometheus adds _total) whose value is read at each
+// metric collection.
+func (t *Telemetry) ObserveCount(name, unit, desc string, value func() int64) error {
+	if !t.Enabled() {
+		return nil
+	}
+	c, err := t.inst.meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	if err != nil {
+		return err
+	}
+	return t.register(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(c, value())
+		return nil
+	}, c)
+}

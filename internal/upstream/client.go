@@ -1,59 +1,76 @@
-// Package upstream owns the pooled HTTP clients that carry requests to providers.
+// Package upstream owns the pooled HTTP/1.1 clients that carry requests to providers.
 //
 // One Client serves one provider base URL (one host) with a pool of keep-alive
-// connections. Do reads a whole answer; Open returns after the response headers and
-// hands back a Stream whose reads the caller bounds with per-chunk deadlines and can
-// abort at any time from another goroutine (the client went away, a timeout fired).
+// connections of its own, built on fasthttp's request writer and response reader, so
+// that each call knows its connection: the call is cancelled the moment its context is
+// (the client went away), a connection the server closed while idle is never charged as
+// a failure, and a full pool queues briefly instead of failing at once.
+//
+// Do reads a whole answer; Open returns after the response headers and hands back a
+// Stream whose reads the caller bounds with per-chunk deadlines and can abort at any time
+// from another goroutine.
 package upstream
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/sockpeek"
 )
-
-// Config tunes the connection pools. Zero values take the defaults in brackets.
-type Config struct {
-	// ConnectTimeout bounds dialling one upstream connection, TLS excluded [5s]. It is
-	// set from timeouts.connect, not from this section.
-	ConnectTimeout time.Duration `yaml:"-"`
-	// MaxConnsPerHost caps open connections to one provider [4096].
-	MaxConnsPerHost int `yaml:"max_conns_per_host"`
-	// MaxIdleConnDuration closes keep-alive connections idle this long [90s].
-	MaxIdleConnDuration time.Duration `yaml:"max_idle_conn_duration"`
-	// MaxResponseBodySize bounds a non-streamed answer in bytes [64 MiB].
-	MaxResponseBodySize int `yaml:"max_response_body_size"`
-}
-
-// WithDefaults returns c with zero fields set to their defaults.
-func (c Config) WithDefaults() Config {
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 5 * time.Second
-	}
-	if c.MaxConnsPerHost <= 0 {
-		c.MaxConnsPerHost = 4096
-	}
-	if c.MaxIdleConnDuration <= 0 {
-		c.MaxIdleConnDuration = 90 * time.Second
-	}
-	if c.MaxResponseBodySize <= 0 {
-		c.MaxResponseBodySize = 64 << 20
-	}
-	return c
-}
 
 // DialFunc opens a connection to addr ("host:port").
 type DialFunc func(addr string) (net.Conn, error)
 
 // Client sends requests to one upstream host. It is safe for concurrent use.
+//
+// Connection reuse: a pooled connection is checked before reuse (one non-blocking poll:
+// did the server hang up?) and dropped when it is older than MaxIdleConnDuration. If a
+// reused connection still fails before a single response byte arrived, the server closed
+// it while idle and never read the request: the request is sent once more on a freshly
+// dialled connection, inside this call, and counted in Stats.StaleRetries; the caller
+// sees one call. Any other failure after the request was written is KindBroken: the
+// request may have reached the upstream.
 type Client struct {
-	hc *fasthttp.HostClient
+	addr   string
+	isTLS  bool
+	tlsCfg *tls.Config
+	dial   DialFunc
+	cfg    Config
+
+	slots   chan struct{} // one per open connection, MaxConnsPerHost of them
+	waiting atomic.Int32  // acquires waiting for a slot
+	mu      sync.Mutex    // guards idle (per provider host, held for a slice operation)
+	idle    []*conn       // keep-alive connections, most recently used last
+
+	staleRetries atomic.Uint64
+	dials        atomic.Uint64
+	poolFull     atomic.Uint64
+}
+
+// Stats are a Client's counters since New.
+type Stats struct {
+	// Open is the number of connections open now, idle and busy.
+	Open int
+	// Idle is the number of keep-alive connections waiting in the pool.
+	Idle int
+	// Dials counts connections opened.
+	Dials uint64
+	// StaleRetries counts requests sent again because their pooled connection turned out
+	// to be closed by the server before any response byte.
+	StaleRetries uint64
+	// PoolExhausted counts requests that found MaxConnsPerHost busy for MaxConnWait.
+	PoolExhausted uint64
 }
 
 // New returns a client for the host of baseURL. dial replaces TCP dialling when non-nil
@@ -64,72 +81,74 @@ func New(baseURL string, cfg Config, dial DialFunc) (*Client, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("upstream: bad base URL %q", baseURL)
 	}
-	isTLS := u.Scheme == "https"
-	addr := u.Host
+	c := &Client{addr: u.Host, isTLS: u.Scheme == "https", cfg: cfg, dial: dial,
+		tlsCfg: &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12},
+		slots:  make(chan struct{}, cfg.MaxConnsPerHost)}
 	if u.Port() == "" {
-		if isTLS {
-			addr += ":443"
+		if c.isTLS {
+			c.addr += ":443"
 		} else {
-			addr += ":80"
+			c.addr += ":80"
 		}
 	}
-	if dial == nil {
+	if c.dial == nil {
 		d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-		dial = func(addr string) (net.Conn, error) {
-			c, err := d.Dial("tcp", addr)
-			if err != nil {
-				return nil, &Error{Kind: KindConnect, Err: err}
-			}
-			return c, nil
-		}
+		c.dial = func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) }
 	}
-	hc := &fasthttp.HostClient{
-		Addr:                          addr,
-		IsTLS:                         isTLS,
-		TLSConfig:                     &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12},
-		Dial:                          func(a string) (net.Conn, error) { return track(dial(a)) },
-		MaxConns:                      cfg.MaxConnsPerHost,
-		MaxIdleConnDuration:           cfg.MaxIdleConnDuration,
-		MaxResponseBodySize:           cfg.MaxResponseBodySize,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-		MaxIdemponentCallAttempts:     1,
-		ReadBufferSize:                4 << 10,
-		WriteBufferSize:               4 << 10,
-		ConnPoolStrategy:              fasthttp.LIFO,
-	}
-	return &Client{hc: hc}, nil
+	return c, nil
 }
 
-// Do sends req and reads the whole answer into resp, all within timeout.
-func (c *Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
-	req.SetTimeout(timeout)
+// Stats returns the client's counters. Safe at any time.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	idle := len(c.idle)
+	c.mu.Unlock()
+	return Stats{Open: len(c.slots), Idle: idle, Dials: c.dials.Load(),
+		StaleRetries: c.staleRetries.Load(), PoolExhausted: c.poolFull.Load()}
+}
+
+// Close closes the idle connections. Busy ones close as their calls end.
+func (c *Client) Close() {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	for _, pc := range idle {
+		pc.close()
+	}
+}
+
+// Do sends req and reads the whole answer into resp, all within timeout. The call ends
+// early with KindAborted when ctx is done.
+func (c *Client) Do(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
 	resp.StreamBody = false
-	return classify(c.hc.Do(req, resp))
+	pc, err := c.roundTrip(ctx, req, resp, time.Now().Add(timeout))
+	if err != nil {
+		return err
+	}
+	pc.done(!resp.ConnectionClose())
+	return nil
 }
 
 // Open sends req and returns once the response headers arrived, within firstByte. The
 // body is left on the connection: read it through the returned Stream and Close it. A
 // non-2xx answer is read whole and returned with a nil Stream and a nil error, so the
-// caller can translate the upstream's error body.
-func (c *Client) Open(req *fasthttp.Request, resp *fasthttp.Response, firstByte time.Duration) (*Stream, error) {
-	req.SetTimeout(firstByte)
+// caller can translate the upstream's error body. ctx cancels the call, stream included,
+// until the Stream is closed.
+func (c *Client) Open(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, firstByte time.Duration) (*Stream, error) {
 	resp.StreamBody = true
-	if err := c.hc.Do(req, resp); err != nil {
-		return nil, classify(err)
+	deadline := time.Now().Add(firstByte)
+	pc, err := c.roundTrip(ctx, req, resp, deadline)
+	if err != nil {
+		return nil, err
 	}
-	st := &Stream{resp: resp, body: resp.BodyStream()}
-	if a, ok := resp.LocalAddr().(*connAddr); ok {
-		st.conn = a.conn
-	}
+	st := &Stream{resp: resp, body: resp.BodyStream(), pc: pc, keep: !resp.ConnectionClose()}
 	if resp.StatusCode() >= 300 {
 		// Error answers are small; read them whole for translation.
-		_ = st.SetDeadline(time.Now().Add(firstByte))
-		body, err := readAll(st.body, 1<<20)
+		body, err := io.ReadAll(io.LimitReader(st, 1<<20))
 		st.Close()
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
 		resp.SetBodyRaw(body)
 		return nil, nil
@@ -137,67 +156,169 @@ func (c *Client) Open(req *fasthttp.Request, resp *fasthttp.Response, firstByte 
 	return st, nil
 }
 
-// Error is a failure to get an answer from the upstream, classified for the retry loop
-// and the client's status.
-type Error struct {
-	Kind Kind
-	Err  error
-}
-
-// Kind classifies an upstream failure.
-type Kind uint8
-
-// Kinds of upstream failure.
-const (
-	// KindConnect: the connection could not be opened; nothing was sent, always safe to retry.
-	KindConnect Kind = iota + 1
-	// KindTimeout: a deadline passed (first byte, idle or whole request).
-	KindTimeout
-	// KindBroken: the connection failed after the request was sent.
-	KindBroken
-	// KindAborted: the gateway aborted the call itself (client gone, shutdown).
-	KindAborted
-)
-
-func (e *Error) Error() string {
-	switch e.Kind {
-	case KindConnect:
-		return "upstream connect: " + e.Err.Error()
-	case KindTimeout:
-		return "upstream timeout: " + e.Err.Error()
-	case KindAborted:
-		return "upstream call aborted: " + e.Err.Error()
+// roundTrip writes req on a pooled or new connection and reads the response headers (and
+// the body unless resp streams), by deadline. On success the connection belongs to the
+// caller, still watching ctx.
+func (c *Client) roundTrip(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (*conn, error) {
+	fresh := false
+	for {
+		pc, err := c.acquire(ctx, deadline, fresh)
+		if err != nil {
+			return nil, err
+		}
+		pc.watch(ctx)
+		err = pc.exchange(req, resp, deadline, c.cfg.MaxResponseBodySize)
+		if err == nil {
+			return pc, nil
+		}
+		aborted := pc.unwatch()
+		pc.close()
+		switch {
+		case aborted || ctx.Err() != nil:
+			return nil, &Error{Kind: KindAborted, Err: cause(ctx)}
+		case pc.uses > 1 && pc.read.Load() == 0 && !isTimeout(err) && !fresh:
+			// The server closed this idle connection and never read the request.
+			c.staleRetries.Add(1)
+			fresh = true
+			stream := resp.StreamBody
+			resp.Reset()
+			resp.StreamBody = stream
+			continue
+		}
+		return nil, classify(err)
 	}
-	return "upstream connection: " + e.Err.Error()
 }
 
-func (e *Error) Unwrap() error { return e.Err }
+func cause(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return ErrAborted
+}
 
-// ErrAborted is the cause recorded when the gateway closes a stream on purpose.
-var ErrAborted = errors.New("aborted by the gateway")
+// acquire returns an idle connection that is still open, or dials one (always when
+// fresh), waiting up to MaxConnWait for a free slot.
+func (c *Client) acquire(ctx context.Context, deadline time.Time, fresh bool) (*conn, error) {
+	if !fresh {
+		if pc := c.popIdle(); pc != nil {
+			return pc, nil
+		}
+	}
+	if err := c.takeSlot(ctx, deadline); err != nil {
+		return nil, err
+	}
+	pc, err := c.connect(deadline)
+	if err != nil {
+		<-c.slots
+		return nil, err
+	}
+	return pc, nil
+}
 
-func classify(err error) error {
-	if err == nil {
+// popIdle takes the most recently used idle connection that is young enough and that the
+// server has not closed; the ones it passes over are closed.
+func (c *Client) popIdle() *conn {
+	now := time.Now()
+	for {
+		c.mu.Lock()
+		n := len(c.idle)
+		if n == 0 {
+			c.mu.Unlock()
+			return nil
+		}
+		pc := c.idle[n-1]
+		c.idle[n-1] = nil
+		c.idle = c.idle[:n-1]
+		var old []*conn
+		if now.Sub(pc.idleSince) >= c.cfg.MaxIdleConnDuration {
+			old, c.idle = c.idle, nil // everything below is older still
+		}
+		c.mu.Unlock()
+		for _, o := range old {
+			o.close()
+		}
+		if old != nil {
+			pc.close()
+			return nil
+		}
+		if closed, _ := sockpeek.PeerClosed(pc.Conn); closed {
+			pc.close()
+			continue
+		}
+		return pc
+	}
+}
+
+// takeSlot reserves room for one more open connection.
+func (c *Client) takeSlot(ctx context.Context, deadline time.Time) error {
+	select {
+	case c.slots <- struct{}{}:
 		return nil
+	default:
 	}
-	var ue *Error
-	if errors.As(err, &ue) {
-		return ue
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
+	wait := min(c.cfg.MaxConnWait, time.Until(deadline))
+	t := time.NewTimer(max(wait, 0))
+	defer t.Stop()
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return &Error{Kind: KindAborted, Err: cause(ctx)}
+	case <-t.C:
+		c.poolFull.Add(1)
+		return &Error{Kind: KindPoolExhausted, Err: fmt.Errorf("all %d connections to %s busy for %v", cap(c.slots), c.addr, wait)}
 	}
-	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) || isTimeout(err) {
-		return &Error{Kind: KindTimeout, Err: err}
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return &Error{Kind: KindConnect, Err: err}
-	}
-	if errors.Is(err, fasthttp.ErrNoFreeConns) || strings.Contains(err.Error(), "dial") {
-		return &Error{Kind: KindConnect, Err: err}
-	}
-	return &Error{Kind: KindBroken, Err: err}
 }
 
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
+// connect dials (and for https, handshakes) a new connection within ConnectTimeout.
+func (c *Client) connect(deadline time.Time) (*conn, error) {
+	c.dials.Add(1)
+	nc, err := c.dial(c.addr)
+	if err != nil {
+		var ue *Error
+		if errors.As(err, &ue) {
+			return nil, ue
+		}
+		if isTimeout(err) {
+			return nil, &Error{Kind: KindTimeout, Err: err}
+		}
+		return nil, &Error{Kind: KindConnect, Err: err}
+	}
+	if c.isTLS {
+		tc := tls.Client(nc, c.tlsCfg)
+		hctx, cancel := context.WithDeadline(context.Background(), minTime(deadline, time.Now().Add(c.cfg.ConnectTimeout)))
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			_ = nc.Close()
+			return nil, &Error{Kind: KindConnect, Err: err}
+		}
+		nc = tc
+	}
+	pc := &conn{Conn: nc, c: c}
+	pc.br = bufio.NewReaderSize(countReader{pc}, 4<<10)
+	pc.bw = bufio.NewWriterSize(nc, 4<<10)
+	return pc, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// put returns a connection whose last answer was read in full to the pool, unless
+// someone waits for a slot (then it is closed to free one).
+func (c *Client) put(pc *conn) {
+	if c.waiting.Load() > 0 {
+		pc.close()
+		return
+	}
+	pc.idleSince = time.Now()
+	c.mu.Lock()
+	c.idle = append(c.idle, pc)
+	c.mu.Unlock()
 }
