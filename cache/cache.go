@@ -41,6 +41,7 @@ type Cache struct {
 	sync      *vecSync // nil in memory
 	embedder  Embedder
 	embedName string
+	lex       *lexicon // the synonyms and lemmas texts are analysed with
 	log       *slog.Logger
 	now       func() time.Time
 	stats     counters
@@ -64,14 +65,15 @@ func New(cfg Config, deps Deps) (*Cache, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.lex = newLexicon(cfg.Semantic.Synonyms)
 	if c.embedder == nil && cfg.Semantic.Embedder == "local" {
-		c.embedder = NewLocalEmbedder(cfg.Semantic.Dimensions)
+		c.embedder = &LocalEmbedder{dim: cfg.Semantic.Dimensions, lex: c.lex}
 	}
 	c.embedName = cfg.Semantic.Embedder
 	if n, ok := c.embedder.(EmbedderName); ok {
 		c.embedName = n.Name()
 	}
-	c.sem = newSemIndex(cfg.Semantic)
+	c.sem = newSemIndex(cfg.Semantic, c.lex)
 	ctx, stop := context.WithCancel(context.Background())
 	c.stop = stop
 	switch cfg.Store {
@@ -197,6 +199,11 @@ type Hit struct {
 	// Shadow is the would-be semantic hit found in shadow mode (not served), or a
 	// candidate above the threshold that verification rejected; nil otherwise.
 	Shadow *ShadowMatch
+	// Refused names the guard (GuardOrder, GuardNegation, GuardNumber, ...) that refused
+	// the best semantic candidate above the threshold, when no candidate passed
+	// verification; empty otherwise (no candidate, or one was served or would have been
+	// in shadow mode). The gateway sends it as x-switchyard-cache-refused.
+	Refused string
 	// Reason explains a Bypass, an Uncacheable or why the semantic layer was skipped.
 	Reason string
 
@@ -217,9 +224,13 @@ type ShadowMatch struct {
 	Text string
 	// Similarity is the cosine similarity to the asked question.
 	Similarity float32
-	// Rejected is the verification's reason when it refused the candidate; empty for a
-	// would-be hit that shadow mode did not serve.
+	// Rejected is the verification's reason when it refused the candidate ("order:
+	// different words after \"than\""); empty for a would-be hit that shadow mode did not
+	// serve.
 	Rejected string
+	// Guard is the guard that refused the candidate (see Hit.Refused); empty when
+	// Rejected is.
+	Guard string
 }
 
 // Header is the x-switchyard-cache response header value: "hit", "semantic" or "miss".
@@ -360,7 +371,7 @@ func (c *Cache) prepareSemantic(ctx context.Context, h *Hit, req LookupRequest, 
 	if rules.Semantic == SemanticOff || c.embedder == nil {
 		return
 	}
-	q, reason := extractSemantic(req.Op, req.Scope, req.Body, c.embedName, c.cfg.Semantic)
+	q, reason := extractSemantic(req.Op, req.Scope, req.Body, c.embedName, c.cfg.Semantic, c.lex)
 	if q == nil {
 		h.Reason = "semantic skipped: " + reason
 		return
@@ -388,10 +399,11 @@ func (c *Cache) prepareSemantic(ctx context.Context, h *Hit, req LookupRequest, 
 		}
 	}
 	for _, m := range c.sem.search(q.partition, q.vec, sc.Candidates, sc.EfSearch, threshold, c.now().UnixNano()) {
-		if r := verifyMatch(q.info, m.info, sc.Verify); r != "" {
+		if r := verifyMatch(q.info, m.info, sc.Verify); !r.ok() {
 			c.stats.rejected.Add(1)
 			if h.Shadow == nil {
-				h.Shadow = &ShadowMatch{Key: m.key, Text: m.text, Similarity: m.sim, Rejected: r}
+				h.Shadow = &ShadowMatch{Key: m.key, Text: m.text, Similarity: m.sim, Rejected: r.String(), Guard: r.guard}
+				h.Refused = r.guard
 			}
 			continue
 		}
@@ -409,11 +421,11 @@ func (c *Cache) prepareSemantic(ctx context.Context, h *Hit, req LookupRequest, 
 		}
 		if rules.Semantic == SemanticShadow {
 			h.Shadow = &ShadowMatch{Key: m.key, Text: m.text, Similarity: m.sim}
-			h.Similarity = m.sim
+			h.Similarity, h.Refused = m.sim, ""
 			c.stats.shadowHits.Add(1)
 			return
 		}
-		h.Outcome, h.Entry, h.Similarity, h.Shadow = Semantic, e, m.sim, nil
+		h.Outcome, h.Entry, h.Similarity, h.Shadow, h.Refused = Semantic, e, m.sim, nil, ""
 		return
 	}
 }

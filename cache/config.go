@@ -142,6 +142,15 @@ type SemanticConfig struct {
 	EfSearch int `yaml:"ef_search"`
 	// EmbedTimeout bounds one Embed call on the request path. Default 1s.
 	EmbedTimeout time.Duration `yaml:"embed_timeout"`
+	// Synonyms extends the built-in English lexicon (synonyms.go) that the local embedder
+	// and verification compare words with: each key is a canonical word and its list the
+	// words compared as that word, e.g. {invoice: [bill, receipt]}. Keys and words are
+	// single lower-case words of letters (no numbers, negations or question words, which
+	// the guards compare exactly); a word is listed once, and a key is not another key's
+	// word. An entry here overrides a built-in one for the same word; plurals follow
+	// ("bills" is "invoice"). Changing it starts new partitions (the local embedder's
+	// name includes a hash of it). Default none: the built-in lexicon alone.
+	Synonyms map[string][]string `yaml:"synonyms"`
 }
 
 // WithDefaults returns c with every zero field set to its default. It is the only place
@@ -264,6 +273,9 @@ func (c Config) Validate() error {
 	}
 	if s.EfSearch < s.Candidates {
 		bad("semantic.ef_search", "%d is below candidates (%d)", s.EfSearch, s.Candidates)
+	}
+	for _, why := range validateSynonyms(s.Synonyms) {
+		bad("semantic.synonyms", "%s", why)
 	}
 	return errors.Join(errs...)
 }

@@ -64,7 +64,7 @@ func TestHNSWNeverReturnsDeletedNodes(t *testing.T) {
 
 func TestSemIndexSweepExpiresAndCompacts(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	s := newSemIndex(Config{}.WithDefaults().Semantic)
+	s := newSemIndex(Config{}.WithDefaults().Semantic, nil)
 	now := time.Now().UnixNano()
 	vecs := make([][]float32, 400)
 	for i := range vecs {
@@ -98,7 +98,7 @@ func TestSemIndexSweepExpiresAndCompacts(t *testing.T) {
 func TestSemIndexRespectsMaxVectors(t *testing.T) {
 	cfg := Config{}.WithDefaults().Semantic
 	cfg.MaxVectors = 10
-	s := newSemIndex(cfg)
+	s := newSemIndex(cfg, nil)
 	r := rand.New(rand.NewPCG(1, 1))
 	exp := time.Now().Add(time.Hour).UnixNano()
 	for i := range 20 {

@@ -34,7 +34,8 @@ var stopWords = words(`a an the is are was were be been being am of in on at for
 var fillerWords = words(`please pls plz kindly hey hi hello thanks thank thx just quick
 	question quickly tell know want wanna wondering wonder curious actually basically
 	really simply explain describe show help anyone someone like would could can will
-	mind let lets okay ok um uh well so`)
+	mind let lets okay ok um uh well so alright greetings cheers appreciated hiya ty tysm
+	possibly perhaps somebody anybody folks`)
 
 // modalWords are filler before "you" ("can you ...") and critical otherwise ("can I",
 // "should I", "must we").
@@ -104,5 +105,29 @@ var sentenceVerbs = words(`explain tell give write list describe show convert co
 
 // roleMarkers are the words whose following content word must agree when both texts use
 // the marker: "miles to km" against "km to miles", "grams in a pound" against "pounds in
-// a gram", "Paris to London" against "London to Paris".
-var roleMarkers = words(`to from into in than vs versus per over by`)
+// a gram", "Paris to London" against "London to Paris", "every square is a rectangle"
+// against "every rectangle is a square". A marker also starts a phrase that may move as
+// a whole ("in Python, how do I ..."); see compareOrder. Markers are compared after
+// markerCanon ("into" is "to"); "use" is also "using" (the lexicon's lemma).
+var roleMarkers = words(`to from into in than vs versus per over by of on onto at for
+	with use as before after under above below behind toward towards against every all
+	each between among about`)
+
+// markerCanon maps role markers that mean the same to one of them.
+var markerCanon = map[string]string{"into": "to", "onto": "on", "towards": "toward", "versus": "vs"}
+
+// bareContractions are contractions written without their apostrophe, expanded like
+// "don't" and "what's". Words that are also ordinary words ("ill", "id", "well", "were")
+// are left out.
+var bareContractions = map[string][]string{
+	"dont": {"do", "not"}, "doesnt": {"does", "not"}, "didnt": {"did", "not"},
+	"isnt": {"is", "not"}, "arent": {"are", "not"}, "wasnt": {"was", "not"},
+	"werent": {"were", "not"}, "cant": {"can", "not"}, "wont": {"will", "not"},
+	"shouldnt": {"should", "not"}, "wouldnt": {"would", "not"}, "couldnt": {"could", "not"},
+	"havent": {"have", "not"}, "hasnt": {"has", "not"}, "hadnt": {"had", "not"},
+	"mustnt": {"must", "not"}, "neednt": {"need", "not"},
+	"whats": {"what", "is"}, "hows": {"how", "is"}, "wheres": {"where", "is"},
+	"whos": {"who", "is"}, "thats": {"that", "is"}, "im": {"i", "am"}, "ive": {"i", "have"},
+	"youre": {"you", "are"}, "theyre": {"they", "are"}, "gonna": {"going", "to"},
+	"wanna": {"want", "to"}, "u": {"you"}, "ur": {"your"}, "ya": {"you"}, "thru": {"through"},
+}

@@ -8,18 +8,20 @@ import (
 
 // LocalEmbedder is the built-in embedder: no network, no model. It analyses a text the
 // way verification does (case folded, punctuation and filler words dropped, contractions
-// expanded, plurals reduced, spelled numbers as digits) and hashes its features into a
+// expanded, plurals reduced, spelled numbers as digits, synonyms and -ing forms replaced
+// by their lexicon entry: "purchase" is "buy") and hashes its features into a
 // fixed number of dimensions with random signs: each content word, and the character
 // trigrams of each word (so one typo keeps most of a word's features). Weights are
 // sublinear term frequencies (1 + ln tf); a word's trigrams together weigh as much as
 // the word (each 1/sqrt(n) of n); the vector is L2-normalised. Word order does not
 // matter.
 //
-// It finds near-duplicates (formatting, order, filler, typos), not paraphrases with other
-// words: that is what a learned embedder is for. Safe for concurrent use; about 5-15 µs
-// for a short question.
+// It finds near-duplicates (formatting, order, filler, typos) and rewordings with the
+// lexicon's synonyms, not paraphrases in other words: that is what a learned embedder is
+// for. Safe for concurrent use; about 5-15 µs for a short question.
 type LocalEmbedder struct {
 	dim int
+	lex *lexicon // nil: the built-in lexicon
 }
 
 var (
@@ -27,7 +29,8 @@ var (
 	_ EmbedderName = (*LocalEmbedder)(nil)
 )
 
-// NewLocalEmbedder returns an embedder of dim dimensions (512 when dim <= 0).
+// NewLocalEmbedder returns an embedder of dim dimensions (512 when dim <= 0) with the
+// built-in lexicon. The cache builds its own with the configured synonyms.
 func NewLocalEmbedder(dim int) *LocalEmbedder {
 	if dim <= 0 {
 		dim = 512
@@ -35,14 +38,22 @@ func NewLocalEmbedder(dim int) *LocalEmbedder {
 	return &LocalEmbedder{dim: dim}
 }
 
-// Name identifies the embedder and its dimension.
-func (e *LocalEmbedder) Name() string { return "local-v1-" + strconv.Itoa(e.dim) }
+// Name identifies the embedder, its dimension and its lexicon ("local-v2-512", with a
+// hash of the configured synonyms appended when there are any), so that vectors made
+// with another analysis never share a partition.
+func (e *LocalEmbedder) Name() string {
+	n := "local-v2-" + strconv.Itoa(e.dim)
+	if e.lex != nil && e.lex.id != "" {
+		n += "-" + e.lex.id
+	}
+	return n
+}
 
 // Embed returns one vector per text. It never fails.
 func (e *LocalEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	for i, t := range texts {
-		out[i] = e.embedInfo(analyzeText(t))
+		out[i] = e.embedInfo(e.lex.analyze(t))
 	}
 	return out, nil
 }

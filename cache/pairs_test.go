@@ -1,149 +1,48 @@
 package cache
 
-// nearMisses are pairs of questions that look alike but ask different things. No pair
-// may ever produce a semantic hit.
-var nearMisses = []struct{ category, a, b string }{
-	// numbers
-	{"number", "What is 2 + 2?", "What is 2 + 3?"},
-	{"number", "Convert 5 km to miles", "Convert 50 km to miles"},
-	{"number", "List the top 10 movies of all time", "List the top 5 movies of all time"},
-	{"number", "What is 15% of 200?", "What is 20% of 200?"},
-	{"number", "Is 97 a prime number?", "Is 91 a prime number?"},
-	{"number", "What is the square root of 144?", "What is the square root of 169?"},
-	{"number", "Give me three tips for better sleep", "Give me five tips for better sleep"},
-	{"number", "How do I install Python 3.11 on Ubuntu?", "How do I install Python 3.12 on Ubuntu?"},
-	{"number", "What was the population of Tokyo in 2010?", "What was the population of Tokyo in 2020?"},
-	{"number", "Explain the 2nd law of thermodynamics", "Explain the 3rd law of thermodynamics"},
-	{"number", "What happens at 100 degrees celsius to water?", "What happens at 0 degrees celsius to water?"},
-	// names
-	{"name", "What is the capital of France?", "What is the capital of Germany?"},
-	{"lowercase-name", "what is the capital of france", "what is the capital of spain"},
-	{"name", "Who wrote Hamlet?", "Who wrote Macbeth?"},
-	{"name", "Tell me about Barack Obama", "Tell me about Michelle Obama"},
-	{"name", "What is the population of Canada?", "What is the population of Australia?"},
-	{"name", "How tall is Mount Everest?", "How tall is Mount Kilimanjaro?"},
-	{"name", "Summarize the plot of Star Wars", "Summarize the plot of Star Trek"},
-	{"name", "Who founded Microsoft?", "Who founded Apple?"},
-	{"name", "What currency does Japan use?", "What currency does China use?"},
-	{"name", "Is Iran in the Middle East?", "Is Iraq in the Middle East?"},
-	{"name", "When did Austria join the EU?", "When did Australia join the EU?"},
-	// negation
-	{"negation", "Is coffee bad for your health?", "Is coffee not bad for your health?"},
-	{"negation", "Why should I use tabs?", "Why should I never use tabs?"},
-	{"negation", "Can I take ibuprofen with food?", "Can I take ibuprofen without food?"},
-	{"negation", "Which foods contain gluten?", "Which foods contain no gluten?"},
-	{"negation", "Is it safe to eat raw eggs?", "Isn't it safe to eat raw eggs?"},
-	{"negation", "Should I refreeze thawed meat?", "Shouldn't I refreeze thawed meat?"},
-	{"negation", "Write a function that handles errors", "Write a function that never handles errors"},
-	// units and conversions
-	{"unit", "Convert 10 miles to km", "Convert 10 km to miles"},
-	{"unit", "What is 100 celsius in fahrenheit?", "What is 100 fahrenheit in celsius?"},
-	{"unit", "How many grams are in a pound?", "How many ounces are in a pound?"},
-	{"unit", "How many MB are in a GB?", "How many KB are in a GB?"},
-	{"unit", "Convert 20 USD to EUR", "Convert 20 EUR to USD"},
-	{"unit", "How many calories in 100 g of rice?", "How many calories in 100 kg of rice?"},
-	{"unit", "How long is a marathon in miles?", "How long is a marathon in kilometers?"},
-	// dates
-	{"date", "What happened in Berlin in 1989?", "What happened in Berlin in 1991?"},
-	{"date", "What holidays are in March?", "What holidays are in April?"},
-	{"date", "Is the office open on Monday?", "Is the office open on Tuesday?"},
-	{"date", "What is the weather forecast for today?", "What is the weather forecast for tomorrow?"},
-	{"date", "Plan a trip for the summer", "Plan a trip for the winter"},
-	// code identifiers
-	{"code", "What does os.path.join do?", "What does os.path.split do?"},
-	{"code", "Explain useEffect in React", "Explain useState in React"},
-	{"code", "How do I fix pylint error E1101?", "How do I fix pylint error E1102?"},
-	{"code", "What does HTTP status 404 mean?", "What does HTTP status 500 mean?"},
-	{"code", "What is the difference between list.append and list.extend?", "What is the difference between list.append and list.insert?"},
-	{"code", "How do I use the my_var variable?", "How do I use the my_val variable?"},
-	{"code", "Write a SQL query using LEFT JOIN", "Write a SQL query using RIGHT JOIN"},
-	{"code", "What is new in C++ 20?", "What is new in C# 20?"},
-	{"code", "How to convert utf8 to utf16 in Go?", "How to convert utf16 to utf8 in Go?"},
-	// comparatives and antonyms
-	{"comparative", "Is Python faster than Java?", "Is Python slower than Java?"},
-	{"comparative", "What is the largest ocean?", "What is the smallest ocean?"},
-	{"comparative", "Which is the most populous country?", "Which is the least populous country?"},
-	{"comparative", "How do I encrypt a file with gpg?", "How do I decrypt a file with gpg?"},
-	{"comparative", "How do I turn on bluetooth?", "How do I turn off bluetooth?"},
-	{"comparative", "How do I install numpy?", "How do I uninstall numpy?"},
-	{"comparative", "How to increase the font size?", "How to decrease the font size?"},
-	{"comparative", "Sort the list in ascending order", "Sort the list in descending order"},
-	{"comparative", "Is Rust better than Go for CLIs?", "Is Go better than Rust for CLIs?"},
-	// other meaning changes
-	{"role", "How far is Paris from London?", "How far is London from Paris?"},
-	{"role", "Translate hello into French", "Translate hello into Spanish"},
-	{"question", "Who is the president of Brazil?", "Where is the president of Brazil?"},
-	{"question", "Why is the sky blue?", "When is the sky blue?"},
-	{"word", "How do I bake bread?", "How do I bake cake?"},
-	{"word", "What are the symptoms of flu?", "What are the symptoms of covid?"},
-	{"word", "Write a poem about cats", "Write a poem about dogs"},
-	{"word", "What is the boiling point of water?", "What is the melting point of water?"},
-	{"word", "Explain recursion to a child", "Explain recursion to an expert"},
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// pair is one line of an evaluation file in testdata: two questions and their category.
+type pair struct{ category, a, b string }
+
+// loadPairs reads testdata/name: "category | question | question" per line, skipping
+// blank lines and # comments. The questions are kept byte for byte (whitespace too).
+func loadPairs(t testing.TB, name string) []pair {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []pair
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, " | ")
+		if len(f) != 3 || f[0] == "" || strings.TrimSpace(f[1]) == "" || strings.TrimSpace(f[2]) == "" {
+			t.Fatalf("%s:%d: want category | question | question", name, n)
+		}
+		out = append(out, pair{f[0], f[1], f[2]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
-// paraphrases are formatting and wording variants that ask the same thing; the hit rate
-// over them is reported (not every one is expected to hit: the local embedder finds
-// near-duplicates, not synonyms).
-var paraphrases = []struct{ category, a, b string }{
-	// case, punctuation, whitespace
-	{"format", "What is the capital of France?", "what is the capital of france"},
-	{"format", "What is the capital of France?", "WHAT IS THE CAPITAL OF FRANCE?"},
-	{"format", "What is the capital of France?", "What is the capital of France ?!"},
-	{"format", "What is the capital of France?", "  What   is the\tcapital of France?  "},
-	{"format", "How do I reverse a list in Python?", "how do i reverse a list in python"},
-	{"format", "Explain the difference between TCP and UDP.", "explain the difference between TCP and UDP"},
-	{"format", "What are the health benefits of green tea?", "What are the health benefits of green tea???"},
-	{"format", "How does photosynthesis work?", "how does photosynthesis work"},
-	{"format", "Summarize the French Revolution.", "summarize the french revolution"},
-	{"format", "Best way to learn Spanish?", "best way to learn spanish"},
-	{"format", "What is a closure in JavaScript?", "What is a closure in JavaScript"},
-	{"format", "Define entropy.", "define entropy"},
-	// filler and politeness
-	{"filler", "What is the capital of France?", "Hey, can you tell me what the capital of France is?"},
-	{"filler", "How do I reverse a list in Python?", "Please, how do I reverse a list in Python?"},
-	{"filler", "How does photosynthesis work?", "Could you explain how photosynthesis works, please?"},
-	{"filler", "What is a closure in JavaScript?", "Hi! Quick question: what is a closure in JavaScript?"},
-	{"filler", "Define entropy", "Can you please define entropy for me?"},
-	{"filler", "What are the health benefits of green tea?", "I want to know what the health benefits of green tea are"},
-	{"filler", "Summarize the French Revolution", "Could you kindly summarize the French Revolution?"},
-	{"filler", "What is the speed of light?", "Hello, what's the speed of light? Thanks!"},
-	{"filler", "Explain quantum entanglement", "Can you explain quantum entanglement, please"},
-	{"filler", "How do vaccines work?", "Hey, just wondering, how do vaccines work?"},
-	// contractions and possessives
-	{"contraction", "What is the speed of light?", "What's the speed of light?"},
-	{"contraction", "Why is the sky blue?", "Why's the sky blue?"},
-	{"contraction", "What is France's capital?", "What is the capital of France?"},
-	{"contraction", "Why do cats not like water?", "Why don't cats like water?"},
-	{"contraction", "How is it that planes stay in the air?", "How's it that planes stay in the air?"},
-	// word order
-	{"order", "How do I reverse a list in Python?", "In Python, how do I reverse a list?"},
-	{"order", "What are the health benefits of green tea?", "Green tea: what are the health benefits?"},
-	{"order", "How do I center a div with CSS?", "With CSS, how do I center a div?"},
-	{"order", "What is the capital of France?", "France: what is the capital?"},
-	{"order", "How do I read a file line by line in Go?", "In Go, how do I read a file line by line?"},
-	{"order", "Tips for improving sleep quality", "Sleep quality: tips for improving it"},
-	// small typos
-	{"typo", "What is the capital of France?", "What is the captial of France?"},
-	{"typo", "How does photosynthesis work?", "How does photosynthessis work?"},
-	{"typo", "What are the health benefits of green tea?", "What are the health benfits of green tea?"},
-	{"typo", "Explain quantum entanglement", "Explain quantum entanglment"},
-	{"typo", "How do vaccines work?", "How do vacines work?"},
-	{"typo", "Summarize the French Revolution", "Summarize the French Revolutoin"},
-	{"typo", "What is the difference between weather and climate?", "What is the diference between weather and climate?"},
-	{"typo", "Describe the water cycle", "Describe the water cylce"},
-	// plurals and number words
-	{"plural", "How do I merge two dictionaries in Python?", "How do I merge 2 dictionaries in Python?"},
-	{"plural", "How do I sort lists in Python?", "How do I sort a list in Python?"},
-	{"plural", "Recipes for chocolate cookies", "Recipe for chocolate cookies"},
-	// wording (synonyms and restructuring: not expected to hit with the local embedder)
-	{"wording", "How do I reverse a list in Python?", "What's the way to reverse a Python list?"},
-	{"wording", "What is the capital of France?", "Which city is the capital of France?"},
-	{"wording", "How does photosynthesis work?", "Explain the process of photosynthesis"},
-	{"wording", "What is the speed of light?", "How fast does light travel?"},
-	{"wording", "Tips for improving sleep quality", "How can I sleep better?"},
-	{"wording", "Summarize the French Revolution", "Give me a summary of the French Revolution"},
-	{"wording", "What is a closure in JavaScript?", "JavaScript closures explained"},
-	{"wording", "Define entropy", "What does entropy mean?"},
-	{"wording", "How do vaccines work?", "What is the mechanism of vaccines?"},
-	{"wording", "What are the health benefits of green tea?", "Is green tea good for your health?"},
-}
+// nearMisses are pairs of questions that look alike but ask different things
+// (testdata/nearmiss.txt). No pair may ever produce a semantic hit.
+func nearMisses(t testing.TB) []pair { return loadPairs(t, "nearmiss.txt") }
+
+// paraphrases are formatting and wording variants that ask the same thing
+// (testdata/paraphrase.txt); the hit rate over them is reported per category.
+func paraphrases(t testing.TB) []pair { return loadPairs(t, "paraphrase.txt") }

@@ -17,6 +17,7 @@ type semIndex struct {
 	m, efC     int
 	maxVectors int64
 	live       atomic.Int64 // live vectors, all partitions
+	lex        *lexicon     // analyses indexed questions for verification
 }
 
 type semShard struct {
@@ -50,8 +51,9 @@ type match struct {
 	sim  float32
 }
 
-func newSemIndex(cfg SemanticConfig) *semIndex {
-	s := &semIndex{seed: maphash.MakeSeed(), m: cfg.M, efC: cfg.EfConstruction, maxVectors: int64(cfg.MaxVectors)}
+// newSemIndex builds an empty index; lx (nil: the built-in lexicon) analyses questions.
+func newSemIndex(cfg SemanticConfig, lx *lexicon) *semIndex {
+	s := &semIndex{seed: maphash.MakeSeed(), m: cfg.M, efC: cfg.EfConstruction, maxVectors: int64(cfg.MaxVectors), lex: lx}
 	for i := range s.shards {
 		s.shards[i].parts = map[string]*partition{}
 	}
@@ -105,7 +107,7 @@ func (s *semIndex) insert(part string, scope Scope, key, text string, v []float3
 	}
 	id := p.g.add(v)
 	p.byKey[key] = id
-	p.meta = append(p.meta, nodeMeta{key: key, text: text, info: analyzeText(text), expires: expires})
+	p.meta = append(p.meta, nodeMeta{key: key, text: text, info: s.lex.analyze(text), expires: expires})
 	s.live.Add(1)
 	return true
 }

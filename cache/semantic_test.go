@@ -61,51 +61,63 @@ func ask(c *Cache, scope Scope, question string) *Hit {
 	return h
 }
 
+// TestNearMissesNeverHit tries every near-miss pair both ways from an empty cache
+// (temperature 0, local embedder, verify strict): a single semantic hit fails it. The
+// guard that refused each pair is counted in the log (go test -v -run NearMisses).
 func TestNearMissesNeverHit(t *testing.T) {
-	if len(nearMisses) < 50 {
-		t.Fatalf("only %d near-miss pairs", len(nearMisses))
+	pairs := nearMisses(t)
+	if len(pairs) < 100 {
+		t.Fatalf("only %d near-miss pairs", len(pairs))
 	}
 	c := newCache(t, semanticConfig(SemanticOn), Deps{})
-	byThreshold, byVerify := 0, 0
-	for i, p := range nearMisses {
+	byThreshold := 0
+	byGuard := map[string]int{}
+	for i, p := range pairs {
 		for dir, q := range [][2]string{{p.a, p.b}, {p.b, p.a}} {
 			scope := Scope{Tenant: fmt.Sprintf("pair-%d-%d", i, dir)}
 			storeAnswer(t, c, scope, q[0], "answer to "+q[0])
 			h := ask(c, scope, q[1])
 			if h.Served() {
-				t.Errorf("%s: %q answered %q (similarity %.3f)", p.category, q[0], q[1], h.Similarity)
+				t.Errorf("false hit: %s: %q answered %q (similarity %.3f)", p.category, q[0], q[1], h.Similarity)
 			}
-			if h.Shadow != nil && h.Shadow.Rejected != "" {
-				byVerify++
+			if h.Refused != "" {
+				byGuard[h.Refused]++
 			} else {
 				byThreshold++
 			}
 		}
 	}
-	t.Logf("near misses: %d pairs x 2 directions: 0 hits allowed; stopped by threshold %d, by verification %d", len(nearMisses), byThreshold, byVerify)
+	t.Logf("near misses: %d pairs x 2 directions, 0 hits allowed: stopped by threshold %d, by guard %s",
+		len(pairs), byThreshold, countsLine(byGuard))
 }
 
+// TestParaphrasesHitRate tries every paraphrase pair both ways from an empty cache and
+// reports the hit rate per category (go test -v -run Paraphrases ./cache/: the numbers
+// in docs/cache.md). Formatting variants must hit; wording ones need not.
 func TestParaphrasesHitRate(t *testing.T) {
-	if len(paraphrases) < 50 {
-		t.Fatalf("only %d paraphrase pairs", len(paraphrases))
+	pairs := paraphrases(t)
+	if len(pairs) < 100 {
+		t.Fatalf("only %d paraphrase pairs", len(pairs))
 	}
 	c := newCache(t, semanticConfig(SemanticOn), Deps{})
 	hits := map[string]int{}
 	total := map[string]int{}
 	var misses []string
-	for i, p := range paraphrases {
-		scope := Scope{Tenant: fmt.Sprintf("para-%d", i)}
-		storeAnswer(t, c, scope, p.a, "answer")
-		h := ask(c, scope, p.b)
-		total[p.category]++
-		if h.Outcome == Semantic {
-			hits[p.category]++
-		} else {
+	for i, p := range pairs {
+		for dir, q := range [][2]string{{p.a, p.b}, {p.b, p.a}} {
+			scope := Scope{Tenant: fmt.Sprintf("para-%d-%d", i, dir)}
+			storeAnswer(t, c, scope, q[0], "answer")
+			h := ask(c, scope, q[1])
+			total[p.category]++
+			if h.Outcome == Semantic {
+				hits[p.category]++
+				continue
+			}
 			why := "below threshold"
 			if h.Shadow != nil {
-				why = fmt.Sprintf("%.3f rejected: %s", h.Shadow.Similarity, h.Shadow.Rejected)
+				why = fmt.Sprintf("%.3f refused: %s", h.Shadow.Similarity, h.Shadow.Rejected)
 			}
-			misses = append(misses, fmt.Sprintf("  %s: %q vs %q: %s", p.category, p.a, p.b, why))
+			misses = append(misses, fmt.Sprintf("  %s: %q then %q: %s", p.category, q[0], q[1], why))
 		}
 	}
 	var cats []string
@@ -118,14 +130,28 @@ func TestParaphrasesHitRate(t *testing.T) {
 	sort.Strings(cats)
 	var report []string
 	for _, k := range cats {
-		report = append(report, fmt.Sprintf("%s %d/%d", k, hits[k], total[k]))
+		report = append(report, fmt.Sprintf("%s %d/%d (%.0f%%)", k, hits[k], total[k], 100*float64(hits[k])/float64(total[k])))
 	}
-	t.Logf("paraphrase hit rate %d/%d (%.0f%%): %s", allHits, all, 100*float64(allHits)/float64(all), strings.Join(report, ", "))
+	t.Logf("paraphrase hit rate, both directions: %d/%d (%.0f%%): %s", allHits, all, 100*float64(allHits)/float64(all), strings.Join(report, ", "))
 	t.Logf("misses:\n%s", strings.Join(misses, "\n"))
-	formatting := all - total["wording"]
-	if got := allHits - hits["wording"]; got*10 < formatting*9 {
+	formatting := all - total["wording"] - total["synonym"]
+	if got := allHits - hits["wording"] - hits["synonym"]; got*10 < formatting*9 {
 		t.Fatalf("formatting variants hit %d/%d, want at least 90%%", got, formatting)
 	}
+}
+
+// countsLine formats counts by key, sorted: "negation 12, order 40".
+func countsLine(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(out, ", ")
 }
 
 func TestCriticalVerificationAloneStopsMeaningChanges(t *testing.T) {
@@ -143,7 +169,7 @@ func TestCriticalVerificationAloneStopsMeaningChanges(t *testing.T) {
 	cfg := semanticConfig(SemanticOn)
 	cfg.Semantic = SemanticConfig{Embedder: "constant", Verify: VerifyCritical}
 	c := newCache(t, cfg, Deps{Embedder: same})
-	for i, p := range nearMisses {
+	for i, p := range nearMisses(t) {
 		if p.category == "word" || p.category == "lowercase-name" {
 			continue
 		}

@@ -22,7 +22,7 @@ type semQuery struct {
 // and embedder) hashed into the partition. It returns a reason instead when the request
 // is exact-only: not chat, last message not from the user, non-text content, a
 // conversation longer than maxTurns, or a text longer than maxText bytes.
-func extractSemantic(op provider.Op, scope Scope, body []byte, embedder string, cfg SemanticConfig) (*semQuery, string) {
+func extractSemantic(op provider.Op, scope Scope, body []byte, embedder string, cfg SemanticConfig, lx *lexicon) (*semQuery, string) {
 	if op != provider.OpChat {
 		return nil, "not a chat request"
 	}
@@ -61,7 +61,7 @@ func extractSemantic(op provider.Op, scope Scope, body []byte, embedder string, 
 	h.Write([]byte(embedder))
 	h.Write([]byte{0})
 	h.Write(appendCanonicalRequest(nil, op, root, true))
-	return &semQuery{text: text, info: analyzeText(text), partition: hex.EncodeToString(h.Sum(nil))}, ""
+	return &semQuery{text: text, info: lx.analyze(text), partition: hex.EncodeToString(h.Sum(nil))}, ""
 }
 
 // contentText returns a message content's text: the string, or the text parts joined

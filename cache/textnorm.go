@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -31,6 +32,8 @@ func (c tokClass) critical() bool { return c >= clsNumber }
 type token struct {
 	norm  string
 	class tokClass
+	brk   bool   // punctuation (a clause break) comes before it
+	chunk uint16 // its phrase: a new one starts at each clause break, role marker and "or"
 }
 
 // textInfo is the analysis of one compared text.
@@ -40,6 +43,10 @@ type textInfo struct {
 	// question openers: maybe names ("Paris: ..."), maybe not ("Tips for ..."). They are
 	// ordinary content words, but critical verification requires them too.
 	capitalised []string
+	// places are the words the order guard compares (placed, once in the text), sorted
+	// by word; roles are each role marker with the word after it, sorted.
+	places []place
+	roles  []roleWord
 }
 
 // rawTok is a token as cut from the text, before classification.
@@ -47,42 +54,101 @@ type rawTok struct {
 	s             string
 	sentenceStart bool
 	symbol        bool
+	brk           bool // punctuation since the previous token
 }
 
-// analyzeText cuts text into classified tokens: contractions expanded ("what's" is
-// "what is", "don't" is "do not"), spelled numbers turned into digits, plurals reduced,
-// case folded (keeping capitalisation only as a sign of a name).
-func analyzeText(text string) textInfo {
+// analyzeText analyses text with the built-in lexicon alone (see lexicon.analyze).
+func analyzeText(text string) textInfo { return (*lexicon)(nil).analyze(text) }
+
+// analyze cuts text into classified tokens: contractions expanded ("what's" is "what
+// is", "don't" and "dont" are "do not"), spelled numbers turned into digits, plurals
+// reduced, words replaced by their lexicon entry ("purchase" is "buy", "learning" is
+// "learn"), case folded (keeping capitalisation only as a sign of a name), a possessive
+// put after what it owns with an "of" ("France's capital" is "capital of France"), and
+// each token given its phrase (token.chunk) for the order guard. lx may be nil.
+func (lx *lexicon) analyze(text string) textInfo {
 	raws := cutTokens(text)
 	shouting := mostlyUpper(text)
-	var out []token
+	out := make([]token, 0, len(raws)+2)
 	var caps []string
+	var possessives []int
 	for i, r := range raws {
 		if r.symbol {
-			out = append(out, symbolToken(r.s))
+			tok := symbolToken(r.s)
+			tok.brk = r.brk
+			out = append(out, tok)
 			continue
 		}
-		for _, part := range expandContraction(r.s) {
+		parts, possessive := splitWord(r.s)
+		for j, part := range parts {
 			next := ""
 			if i+1 < len(raws) {
 				next = strings.ToLower(raws[i+1].s)
 			}
-			start := r.sentenceStart && part == firstPart(r.s)
-			tok := classify(part, start, shouting, next)
+			start := r.sentenceStart && j == 0
+			tok := lx.classify(part, start, shouting, next)
+			tok.brk = r.brk && j == 0
 			if start && tok.class == clsWord && !shouting && isName(part, strings.ToLower(part), true) {
 				caps = append(caps, tok.norm)
+			}
+			if possessive && (tok.class == clsWord || tok.class == clsEntity) {
+				possessives = append(possessives, len(out))
 			}
 			out = append(out, tok)
 		}
 	}
-	return textInfo{tokens: out, capitalised: caps}
+	out = movePossessives(out, possessives)
+	markChunks(out)
+	return textInfo{tokens: out, capitalised: caps, places: places(out), roles: roles(out)}
 }
 
-func firstPart(s string) string {
-	if p := expandContraction(s); len(p) > 0 {
-		return p[0]
+// splitWord expands a contraction (with or without its apostrophe) into its words and
+// reports whether the word was a possessive ("France's").
+func splitWord(s string) (parts []string, possessive bool) {
+	lower := strings.ToLower(s)
+	if p, ok := bareContractions[lower]; ok && (s == lower || len(s) > 1 && s[1:] == lower[1:]) {
+		return p, false
 	}
-	return s
+	parts = expandContraction(s)
+	if i := strings.IndexAny(s, "'’"); i >= 0 && len(parts) == 1 {
+		possessive = strings.ToLower(strings.TrimLeft(s[i:], "'’")) == "s"
+	}
+	return parts, possessive
+}
+
+// movePossessives rewrites each possessive at the given indexes (ascending) as "of" and
+// the possessor after the words it owns: "the dog's big owner" is "the big owner of
+// dog", so that it compares with "the owner of the dog" and not with "the dog of the
+// owner". A possessive followed by no content word stays where it is.
+func movePossessives(ts []token, at []int) []token {
+	for k := len(at) - 1; k >= 0; k-- {
+		i := at[k]
+		end := i + 1
+		for end < len(ts) && !ts[end].brk && placed(ts[end].class) && !roleMarkers[ts[end].norm] {
+			end++
+		}
+		if end == i+1 {
+			continue
+		}
+		owner := ts[i]
+		ts[i+1].brk, owner.brk = owner.brk, false
+		moved := append([]token{}, ts[i+1:end]...)
+		moved = append(moved, token{norm: "of", class: clsStop}, owner)
+		ts = slices.Replace(ts, i, end, moved...)
+	}
+	return ts
+}
+
+// markChunks numbers the phrases of ts: a phrase starts at a clause break, at a role
+// marker and at "or".
+func markChunks(ts []token) {
+	var chunk uint16
+	for i := range ts {
+		if i > 0 && (ts[i].brk || roleMarkers[ts[i].norm] || ts[i].norm == "or") {
+			chunk++
+		}
+		ts[i].chunk = chunk
+	}
 }
 
 // cutTokens splits text into words, numbers, identifiers and symbols.
@@ -90,10 +156,10 @@ func cutTokens(text string) []rawTok {
 	var out []rawTok
 	start := -1
 	sentenceStart := true
-	tokStart := false
+	tokStart, brk, tokBrk := false, false, false
 	flush := func(end int) {
 		if start >= 0 {
-			out = append(out, rawTok{s: text[start:end], sentenceStart: tokStart})
+			out = append(out, rawTok{s: text[start:end], sentenceStart: tokStart, brk: tokBrk})
 			start = -1
 			sentenceStart = false
 		}
@@ -105,7 +171,7 @@ func cutTokens(text string) []rawTok {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_':
 			if start < 0 {
-				start, tokStart = i, sentenceStart
+				start, tokStart, tokBrk, brk = i, sentenceStart, brk, false
 			}
 		case (r == '\'' || r == '’') && start >= 0 && unicode.IsLetter(next):
 			// inside a contraction or possessive: keep
@@ -117,11 +183,15 @@ func cutTokens(text string) []rawTok {
 			flush(i) // hyphenated word: two tokens
 		case strings.ContainsRune("+-*/=<>^#|%$€£&~@", r):
 			flush(i)
-			out = append(out, rawTok{s: text[i : i+w], symbol: true})
+			out = append(out, rawTok{s: text[i : i+w], symbol: true, brk: brk})
+			brk = false
 		default:
 			flush(i)
 			if strings.ContainsRune(".!?:;\n", r) {
 				sentenceStart = true
+			}
+			if strings.ContainsRune(".,!?:;()[]{}\"“”—–\n", r) {
+				brk = true
 			}
 		}
 		i += w
@@ -151,17 +221,17 @@ func mostlyUpper(text string) bool {
 func symbolToken(s string) token {
 	switch s {
 	case "%":
-		return token{"percent", clsUnit}
+		return token{norm: "percent", class: clsUnit}
 	case "$":
-		return token{"usd", clsUnit}
+		return token{norm: "usd", class: clsUnit}
 	case "€":
-		return token{"eur", clsUnit}
+		return token{norm: "eur", class: clsUnit}
 	case "£":
-		return token{"gbp", clsUnit}
+		return token{norm: "gbp", class: clsUnit}
 	case "&":
-		return token{"and", clsStop}
+		return token{norm: "and", class: clsStop}
 	}
-	return token{s, clsSymbol}
+	return token{norm: s, class: clsSymbol}
 }
 
 // expandContraction splits "what's" into what+is, "don't" into do+not, "France's" into
@@ -211,42 +281,44 @@ func expandContraction(s string) []string {
 }
 
 // classify turns one word into a token. next is the following raw token, lower-cased.
-func classify(w string, sentenceStart, shouting bool, next string) token {
+// A word is classified as its lexicon entry (lx may be nil: the built-in lexicon).
+func (lx *lexicon) classify(w string, sentenceStart, shouting bool, next string) token {
 	lower := strings.ToLower(w)
 	if isNumeric(lower) {
-		return token{strings.ReplaceAll(lower, ",", ""), clsNumber}
+		return token{norm: strings.ReplaceAll(lower, ",", ""), class: clsNumber}
 	}
 	if d, ok := numberWords[lower]; ok {
-		return token{d, clsNumber}
+		return token{norm: d, class: clsNumber}
 	}
 	if isIdentifier(w) {
-		return token{lower, clsIdent}
+		return token{norm: lower, class: clsIdent}
 	}
+	lower = lx.canonical(lower)
 	stem := stemWord(lower)
 	switch {
 	case negationWords[lower]:
-		return token{"not", clsNegation}
+		return token{norm: "not", class: clsNegation}
 	case questionWords[lower]:
-		return token{lower, clsQuestion}
+		return token{norm: lower, class: clsQuestion}
 	case modalWords[lower]:
 		if next == "you" || next == "u" {
-			return token{lower, clsStop}
+			return token{norm: lower, class: clsStop}
 		}
-		return token{lower, clsModal}
+		return token{norm: lower, class: clsModal}
 	case dateWords[lower]:
-		return token{lower, clsDate}
+		return token{norm: lower, class: clsDate}
 	case unitWords[lower] || unitWords[stem]:
-		return token{stem, clsUnit}
+		return token{norm: stem, class: clsUnit}
 	case directionWords[lower]:
-		return token{lower, clsDirection}
+		return token{norm: lower, class: clsDirection}
 	case fillerWords[lower]:
-		return token{lower, clsStop}
+		return token{norm: lower, class: clsStop}
 	case !shouting && !sentenceStart && isName(w, lower, false):
-		return token{lower, clsEntity} // a capitalised stop word ("US", "IT") is a name too
+		return token{norm: lower, class: clsEntity} // a capitalised stop word ("US", "IT") is a name too
 	case stopWords[lower]:
-		return token{lower, clsStop}
+		return token{norm: lower, class: clsStop}
 	}
-	return token{stem, clsWord}
+	return token{norm: stem, class: clsWord}
 }
 
 // isNumeric reports whether s is digits (with . or , separators) or an ordinal (1st).

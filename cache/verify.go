@@ -11,8 +11,54 @@ const (
 	VerifyCritical = "critical"
 )
 
+// The guards that can refuse a semantic candidate, as reported in Hit.Refused,
+// ShadowMatch.Guard and the gateway's x-switchyard-cache-refused header.
+const (
+	GuardNumber    = "number"    // a number differs ("2 + 2" against "2 + 3")
+	GuardName      = "name"      // a name differs ("France" against "Germany")
+	GuardNegation  = "negation"  // a negation differs ("with food" against "without food")
+	GuardQuestion  = "question"  // the question word differs ("who" against "where")
+	GuardModal     = "modal"     // a modal differs ("can I" against "should I")
+	GuardDirection = "direction" // a comparative, antonym or direction differs ("faster" against "slower")
+	GuardUnit      = "unit"      // a unit or currency differs
+	GuardDate      = "date"      // a month, weekday or relative day differs
+	GuardCode      = "code"      // a code identifier differs ("os.path.join" against "os.path.split")
+	GuardSymbol    = "symbol"    // an operator or sign differs
+	GuardOrder     = "order"     // the same words in another order around a relation ("A to B" against "B to A")
+	GuardWord      = "word"      // strict mode: another content word differs ("bread" against "cake")
+	GuardEmpty     = "empty"     // a text without content words ("hi") only matches the very same words
+)
+
+// guardOf names the guard that compares tokens of class c.
+var guardOf = [...]string{
+	clsWord: GuardWord, clsStop: GuardWord, clsNumber: GuardNumber, clsIdent: GuardCode,
+	clsSymbol: GuardSymbol, clsEntity: GuardName, clsNegation: GuardNegation,
+	clsQuestion: GuardQuestion, clsModal: GuardModal, clsDirection: GuardDirection,
+	clsUnit: GuardUnit, clsDate: GuardDate,
+}
+
+// refusal is why verification refused a candidate: the guard (one of the Guard names)
+// and a sentence for logs. The zero refusal accepts.
+type refusal struct {
+	guard, detail string
+}
+
+func refuse(guard, detail string) refusal { return refusal{guard, detail} }
+
+// ok reports whether the candidate was accepted.
+func (r refusal) ok() bool { return r.guard == "" }
+
+// String is the guard and the detail, for logs and ShadowMatch.Rejected.
+func (r refusal) String() string {
+	if r.ok() {
+		return ""
+	}
+	return r.guard + ": " + r.detail
+}
+
 // verifyMatch decides whether a stored question (cand) may answer the asked one (query)
-// after the vectors matched. It returns "" when it may, else the reason it may not.
+// after the vectors matched. It returns the zero refusal when it may. Both texts were
+// analysed with the same lexicon, so synonyms already compare equal.
 //
 // Checks, in order:
 //  1. names: a word written as a name in either text (capitalised, an acronym) is treated
@@ -22,54 +68,62 @@ const (
 //     and those that name things (numbers, names, identifiers, units, dates, symbols) in
 //     the same order ("100 celsius in fahrenheit" is not "100 fahrenheit in celsius");
 //     in critical mode, a word capitalised at the start of either text must be in both;
-//  3. role markers (to, from, in, than, per, ...) used by both texts must be followed by
-//     the same words ("miles to km" is not "km to miles");
+//  3. order: role markers (to, from, than, of, every, before, ...) used by both texts must
+//     be followed by the same words ("miles to km" is not "km to miles"), and the words
+//     of both texts must keep their order within each phrase (compareOrder: "does the
+//     dog chase the cat" is not "does the cat chase the dog"; "in Python, how do I ..."
+//     may move as a whole);
 //  4. strict mode only: every other content word of each text must be in the other, up
 //     to plural, or one typo (edit or transposition) in words of five letters or more
 //     that share their first letter;
 //  5. a text with no content word at all ("hi") only matches the very same words.
-func verifyMatch(query, cand textInfo, mode string) string {
-	names := map[string]bool{}
-	for _, t := range query.tokens {
-		if t.class == clsEntity {
-			names[t.norm] = true
-		}
-	}
-	for _, t := range cand.tokens {
-		if t.class == clsEntity {
-			names[t.norm] = true
+//
+// It allocates little and costs about a microsecond for a short question.
+func verifyMatch(query, cand textInfo, mode string) refusal {
+	var names map[string]bool
+	for _, info := range [2]*textInfo{&query, &cand} {
+		for _, t := range info.tokens {
+			if t.class == clsEntity {
+				if names == nil {
+					names = map[string]bool{}
+				}
+				names[t.norm] = true
+			}
 		}
 	}
 	qc, qw := split(query, names)
 	cc, cw := split(cand, names)
 	if len(qc)+len(qw) == 0 || len(cc)+len(cw) == 0 {
 		if sameTokens(query, cand) {
-			return ""
+			return refusal{}
 		}
-		return "no content words"
+		return refuse(GuardEmpty, "no content words")
 	}
-	if r := compareCritical(qc, cc); r != "" {
+	if r := compareCritical(qc, cc); !r.ok() {
 		return r
 	}
 	if mode == VerifyCritical {
 		for _, w := range append(query.capitalised, cand.capitalised...) {
 			if !slices.Contains(qw, w) || !slices.Contains(cw, w) {
-				return "capitalised word " + quoteWord(w) + " differs"
+				return refuse(GuardName, "capitalised word "+quoteWord(w)+" differs")
 			}
 		}
 	}
-	if r := compareRoles(query, cand); r != "" {
+	if r := compareRoles(query, cand); !r.ok() {
+		return r
+	}
+	if r := compareOrder(query.places, cand.places); !r.ok() {
 		return r
 	}
 	if mode == VerifyStrict {
 		if w := unmatched(qw, cw); w != "" {
-			return "content word " + quoteWord(w) + " differs"
+			return refuse(GuardWord, "content word "+quoteWord(w)+" differs")
 		}
 		if w := unmatched(cw, qw); w != "" {
-			return "content word " + quoteWord(w) + " differs"
+			return refuse(GuardWord, "content word "+quoteWord(w)+" differs")
 		}
 	}
-	return ""
+	return refusal{}
 }
 
 func quoteWord(w string) string { return `"` + w + `"` }
@@ -82,7 +136,7 @@ func split(t textInfo, names map[string]bool) (critical []token, content []strin
 		case tok.class.critical():
 			critical = append(critical, tok)
 		case names[tok.norm]:
-			critical = append(critical, token{tok.norm, clsEntity})
+			critical = append(critical, token{norm: tok.norm, class: clsEntity})
 		default:
 			content = append(content, tok.norm)
 		}
@@ -95,19 +149,19 @@ func sameTokens(a, b textInfo) bool {
 }
 
 // compareCritical requires the same critical words in the same order, and names the
-// first difference.
-func compareCritical(q, c []token) string {
-	qs, cs := sortedNorms(q), sortedNorms(c)
-	if !slices.Equal(qs, cs) {
-		return "critical words differ: " + diffWord(qs, cs)
+// guard of the first difference.
+func compareCritical(q, c []token) refusal {
+	qs, cs := sortedTokens(q), sortedTokens(c)
+	if d, ok := diffToken(qs, cs); ok {
+		return refuse(guardOf[d.class], "critical words differ: "+quoteWord(d.norm))
 	}
 	qo, co := ordered(q), ordered(c)
 	for i := range qo {
 		if qo[i] != co[i] {
-			return "critical words in another order"
+			return refuse(GuardOrder, "critical words in another order: "+quoteWord(qo[i])+" and "+quoteWord(co[i]))
 		}
 	}
-	return ""
+	return refusal{}
 }
 
 // ordered returns the critical words whose order carries meaning (which is converted to
@@ -125,72 +179,32 @@ func ordered(ts []token) []string {
 	return out
 }
 
-func sortedNorms(ts []token) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.norm
-	}
-	slices.Sort(out)
+func sortedTokens(ts []token) []token {
+	out := slices.Clone(ts)
+	slices.SortFunc(out, func(a, b token) int { return strings.Compare(a.norm, b.norm) })
 	return out
 }
 
-// diffWord names one word in the symmetric difference of two sorted lists.
-func diffWord(a, b []string) string {
+// diffToken returns one token in the symmetric difference of two lists sorted by norm.
+func diffToken(a, b []token) (token, bool) {
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		switch strings.Compare(a[i], b[j]) {
+		switch strings.Compare(a[i].norm, b[j].norm) {
 		case 0:
 			i, j = i+1, j+1
 		case -1:
-			return quoteWord(a[i])
+			return a[i], true
 		default:
-			return quoteWord(b[j])
+			return b[j], true
 		}
 	}
 	if i < len(a) {
-		return quoteWord(a[i])
+		return a[i], true
 	}
 	if j < len(b) {
-		return quoteWord(b[j])
+		return b[j], true
 	}
-	return ""
-}
-
-// compareRoles checks the words that follow each role marker present in both texts.
-func compareRoles(q, c textInfo) string {
-	qr, cr := roles(q), roles(c)
-	for m, qf := range qr {
-		cf, ok := cr[m]
-		if !ok {
-			continue
-		}
-		slices.Sort(qf)
-		slices.Sort(cf)
-		if !slices.Equal(slices.Compact(qf), slices.Compact(cf)) {
-			return "different words after " + quoteWord(m)
-		}
-	}
-	return ""
-}
-
-// roles maps each role marker in t to the first content word after each occurrence.
-func roles(t textInfo) map[string][]string {
-	var out map[string][]string
-	for i, tok := range t.tokens {
-		if !roleMarkers[tok.norm] {
-			continue
-		}
-		for _, next := range t.tokens[i+1:] {
-			if next.class != clsStop {
-				if out == nil {
-					out = map[string][]string{}
-				}
-				out[tok.norm] = append(out[tok.norm], next.norm)
-				break
-			}
-		}
-	}
-	return out
+	return token{}, false
 }
 
 // unmatched returns the first word of a with no match in b ("" when all match).
