@@ -10,7 +10,7 @@ import (
 	"github.com/switchyard/switchyard/internal/batchlane"
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/microbatch"
-	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/mock"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/metering"
@@ -31,8 +31,9 @@ type Config struct {
 	Timeouts Timeouts `yaml:"timeouts"`
 	// Upstream tunes the connection pools to providers.
 	Upstream upstream.Config `yaml:"upstream"`
-	// Providers are the upstream APIs. At least one is required.
-	Providers []provider.Config `yaml:"providers"`
+	// Providers are the upstream APIs. At least one is required. A provider of kind mock
+	// may have a mock section (latency, chunk pacing, failures; see docs/configuration.md).
+	Providers Providers `yaml:"providers"`
 	// Models map the names clients send to a provider and its model name: the simple
 	// form of routing. Required unless Policy is set; not allowed with it.
 	Models []Model `yaml:"models"`
@@ -70,6 +71,8 @@ type Config struct {
 	file string
 	// adminKey is the resolved admin key.
 	adminKey string
+	// mocks are the mock sections of providers of kind mock, by provider name.
+	mocks map[string]mock.Config
 }
 
 // TLS names the certificate and key files (PEM) for HTTPS.

@@ -124,6 +124,7 @@ func (c *Config) resolve(getenv func(string) string, root *yaml.Node) Errors {
 			add(line, "%v", err)
 		}
 	}
+	errs = append(errs, c.resolveMocks(root)...)
 	switch {
 	case c.Policy != "" && len(c.Models) > 0:
 		add(lineOf(root, "models"), "models belong in the policy file when policy is set")

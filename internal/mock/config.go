@@ -5,7 +5,10 @@
 // streamed answer with a non-streamed one.
 package mock
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Config shapes the server's behaviour. The zero value answers at once, in 4 chunks.
 type Config struct {
@@ -41,6 +44,24 @@ type Config struct {
 	CutAfterChunks int
 	// ErrorAfterChunks > 0 makes a stream send an error event after that many chunks.
 	ErrorAfterChunks int
+	// FailRate in (0, 1] applies the faults above (Status, StallHeaders and the
+	// AfterChunks knobs) only to that share of requests, spread evenly by arrival (0.25:
+	// the 4th, 8th, …); the others answer normally. 0 applies them to every request
+	// (Status then honours FailEvery).
+	FailRate float64
+}
+
+// picked reports whether the n-th request (from 1) is one of the FailRate share that
+// fails: the running count of failures floor(n × rate) steps up at it.
+func (c *Config) picked(n int64) bool {
+	return c.FailRate <= 0 || math.Floor(float64(n)*c.FailRate) > math.Floor(float64(n-1)*c.FailRate)
+}
+
+// healthy returns c without its faults.
+func (c *Config) healthy() *Config {
+	h := *c
+	h.Status, h.StallHeaders, h.StallAfterChunks, h.CutAfterChunks, h.ErrorAfterChunks = 0, false, 0, 0, 0
+	return &h
 }
 
 func (c Config) withDefaults() Config {

@@ -116,6 +116,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.mu.Unlock()
 	}
 	cfg := s.cfg.Load()
+	if !cfg.picked(n) {
+		cfg = cfg.healthy()
+	}
 	if cfg.StallHeaders {
 		s.stall(ctx)
 		return
