@@ -72,6 +72,11 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	}
 	g.log.Debug("cache lookup", "request_id", string(ctx.Response.Header.Peek(headerRequestID)),
 		"outcome", hit.Outcome.String(), "reason", hit.Reason)
+	if hit.Refused != "" && hit.Shadow != nil {
+		ctx.Response.Header.Set("X-Switchyard-Cache-Refused", hit.Refused)
+		g.log.Debug("semantic cache candidate refused", "request_id", string(ctx.Response.Header.Peek(headerRequestID)),
+			"guard", hit.Refused, "reason", hit.Shadow.Rejected, "similarity", hit.Shadow.Similarity, "matched", hit.Shadow.Key)
+	}
 	if hit.Shadow != nil && hit.Shadow.Rejected == "" {
 		g.log.Info("semantic cache shadow hit", "request_id", string(ctx.Response.Header.Peek(headerRequestID)),
 			"similarity", hit.Shadow.Similarity, "matched", hit.Shadow.Key)
