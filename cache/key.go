@@ -3,6 +3,7 @@ package cache
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -15,7 +16,9 @@ import (
 // entries are never read with a new meaning.
 const keyVersion = "switchyard-cache-key/1"
 
-// ErrNotCacheableBody is returned for a body that is not a JSON object.
+// ErrNotCacheableBody is returned for a body that is not a JSON object, or is one nested
+// more than jsonx.DefaultMaxDepth levels deep; the error also wraps the
+// *jsonx.SyntaxError or *jsonx.DepthError that says which.
 var ErrNotCacheableBody = errors.New("cache: request body is not a JSON object")
 
 // Fields that never change the answer and so stay out of the key, per operation. Every
@@ -59,11 +62,14 @@ type requestInfo struct {
 var canonPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // analyze computes the exact key and the cacheability facts of body for op in scope.
+// The body is validated first, with the nesting limit jsonx.DefaultMaxDepth, so that
+// nothing below walks an invalid or too deep document; its cost is then linear in
+// len(body) (see canonicalizer).
 func analyze(op provider.Op, scope Scope, body []byte) (requestInfo, error) {
-	root := jsonx.Get(body, "@this")
-	if !root.IsObject() {
-		return requestInfo{}, ErrNotCacheableBody
+	if err := jsonx.ValidObject(body, jsonx.DefaultMaxDepth); err != nil {
+		return requestInfo{}, fmt.Errorf("%w: %w", ErrNotCacheableBody, err)
 	}
+	root := jsonx.Get(body, "@this")
 	bp := canonPool.Get().(*[]byte)
 	buf := appendCanonicalRequest((*bp)[:0], op, root, false)
 	h := sha256.New()
@@ -106,8 +112,11 @@ func isSampled(op provider.Op, root jsonx.Result) bool {
 // appendCanonicalRequest appends the canonical form of a request object: ignored fields
 // and default values dropped, equivalent spellings unified (normalizeMember), keys
 // sorted. With maskLast, the content of the final message is replaced by null: that is
-// the semantic context (everything but the compared text).
+// the semantic context (everything but the compared text). root must come from a body
+// that jsonx.ValidObject accepted with jsonx.DefaultMaxDepth.
 func appendCanonicalRequest(dst []byte, op provider.Op, root jsonx.Result, maskLast bool) []byte {
+	c := canonicalizers.Get().(*canonicalizer)
+	defer canonicalizers.Put(c)
 	type span struct {
 		key        string
 		start, end int
@@ -125,7 +134,7 @@ func appendCanonicalRequest(dst []byte, op provider.Op, root jsonx.Result, maskL
 			key = "max_completion_tokens"
 		}
 		start := len(scratch)
-		scratch = normalizeMember(scratch, op, key, v, maskLast)
+		scratch = c.normalizeMember(scratch, op, key, v, maskLast)
 		if d, ok := defaultValues[key]; ok && string(scratch[start:]) == d {
 			scratch = scratch[:start]
 			return true
@@ -150,20 +159,20 @@ func appendCanonicalRequest(dst []byte, op provider.Op, root jsonx.Result, maskL
 // each one equivalent for OpenAI (max_tokens is renamed by the caller):
 //   - stop "x" is ["x"]; embeddings input "x" is ["x"];
 //   - a message content made of exactly one text part is that text as a plain string.
-func normalizeMember(dst []byte, op provider.Op, key string, v jsonx.Result, maskLast bool) []byte {
+func (c *canonicalizer) normalizeMember(dst []byte, op provider.Op, key string, v jsonx.Result, maskLast bool) []byte {
 	switch {
 	case key == "stop" && v.Type == jsonx.String, key == "input" && op == provider.OpEmbedding && v.Type == jsonx.String:
 		dst = append(dst, '[')
 		dst = jsonx.Quote(dst, v.Str)
 		return append(dst, ']')
 	case key == "messages" && v.IsArray():
-		return appendMessages(dst, v, maskLast)
+		return c.appendMessages(dst, v, maskLast)
 	}
-	return appendCanonical(dst, v)
+	return c.appendValue(dst, v.Raw)
 }
 
 // appendMessages appends the canonical messages array.
-func appendMessages(dst []byte, msgs jsonx.Result, maskLast bool) []byte {
+func (c *canonicalizer) appendMessages(dst []byte, msgs jsonx.Result, maskLast bool) []byte {
 	arr := msgs.Array()
 	dst = append(dst, '[')
 	for i, m := range arr {
@@ -171,7 +180,7 @@ func appendMessages(dst []byte, msgs jsonx.Result, maskLast bool) []byte {
 			dst = append(dst, ',')
 		}
 		if !m.IsObject() {
-			dst = appendCanonical(dst, m)
+			dst = c.appendValue(dst, m.Raw)
 			continue
 		}
 		last := maskLast && i == len(arr)-1
@@ -191,10 +200,10 @@ func appendMessages(dst []byte, msgs jsonx.Result, maskLast bool) []byte {
 				if t, ok := singleTextPart(f.val); ok {
 					dst = jsonx.Quote(dst, t)
 				} else {
-					dst = appendCanonical(dst, f.val)
+					dst = c.appendValue(dst, f.val.Raw)
 				}
 			default:
-				dst = appendCanonical(dst, f.val)
+				dst = c.appendValue(dst, f.val.Raw)
 			}
 		}
 		dst = append(dst, '}')

@@ -1,8 +1,12 @@
 package cache
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
 )
 
@@ -215,5 +219,103 @@ func TestParseControl(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v (error %v)", got, err, tt.want, tt.wantError)
 			}
 		})
+	}
+}
+
+func TestCanonicalFormOfValues(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"keys are sorted bytewise at every level", `{"b":1,"a":{"d":[{"y":1,"x":2}],"c":null}}`, `{"a":{"c":null,"d":[{"x":2,"y":1}]},"b":1}`},
+		{"duplicate keys are kept in document order", `{"a":2,"b":0,"a":1}`, `{"a":2,"a":1,"b":0}`},
+		{"escaped keys sort by their decoded value", `{"\u0062":1,"a":2}`, `{"a":2,"b":1}`},
+		{"strings are re-quoted from their decoded value", `["\u00e9\/\"", "é"]`, `["é/\"","é"]`},
+		{"numbers are normalised", `[1.0, 1e0, -0, 1.5, 1e300, 9007199254740993]`, `[1,1,0,1.5,1e+300,9007199254740993]`},
+		{"whitespace goes, empty containers stay", " { \"a\" : [ ] , \"b\" : { } } ", `{"a":[],"b":{}}`},
+		{"literals", `[true,false,null]`, `[true,false,null]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := new(canonicalizer)
+			if got := string(c.appendValue(nil, strings.TrimSpace(tt.in))); got != tt.want {
+				t.Fatalf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeyRefusesBodiesNestedTooDeeply(t *testing.T) {
+	tests := []struct {
+		name   string
+		levels int
+		want   bool // an error
+	}{
+		{"nesting up to the limit is keyed", jsonx.DefaultMaxDepth - 1, false},
+		{"one level past the limit is refused", jsonx.DefaultMaxDepth, true},
+		{"100,000 levels are refused at once", 100_000, true},
+		{"6,000,000 levels are refused without a stack overflow", 6_000_000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"messages":[],"x":` + strings.Repeat("[", tt.levels) + strings.Repeat("]", tt.levels) + `}`
+			start := time.Now()
+			_, _, err := RequestKey(provider.OpChat, testScope, []byte(body))
+			t.Logf("%d levels (%d bytes): %v", tt.levels+1, len(body), time.Since(start))
+			if (err != nil) != tt.want {
+				t.Fatalf("err = %v, want an error: %v", err, tt.want)
+			}
+			var de *jsonx.DepthError
+			if tt.want && (!errors.Is(err, ErrNotCacheableBody) || !errors.As(err, &de) || de.Limit != jsonx.DefaultMaxDepth) {
+				t.Fatalf("err = %v, want ErrNotCacheableBody wrapping a *jsonx.DepthError", err)
+			}
+		})
+	}
+}
+
+func TestKeyRefusesInvalidJSON(t *testing.T) {
+	for _, body := range []string{`{"messages":[}`, `[]`, `{"a":1} x`, ``} {
+		if _, _, err := RequestKey(provider.OpChat, testScope, []byte(body)); !errors.Is(err, ErrNotCacheableBody) {
+			t.Errorf("RequestKey(%q) err = %v, want ErrNotCacheableBody", body, err)
+		}
+	}
+}
+
+// TestKeyCostIsLinearInTheBody canonicalises a body of many wide levels of objects with
+// unsorted keys, the worst case for a walk that re-reads each level from its parent.
+func TestKeyCostIsLinearInTheBody(t *testing.T) {
+	levels := jsonx.DefaultMaxDepth - 2
+	var b strings.Builder
+	b.WriteString(`{"messages":[],"x":`)
+	for range levels {
+		b.WriteString(`{"z":"` + strings.Repeat("p", 4096) + `","y":`)
+	}
+	b.WriteString("0")
+	for range levels {
+		b.WriteString(`,"a":1}`)
+	}
+	b.WriteString("}")
+	start := time.Now()
+	if _, _, err := RequestKey(provider.OpChat, testScope, []byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d levels (%d bytes): %v", levels+1, b.Len(), time.Since(start))
+}
+
+// benchChatBody is a typical chat request of about 2 KB.
+const benchChatBody = `{"model":"gpt-4o-mini","temperature":0,"max_tokens":512,"stream":true,"stream_options":{"include_usage":true},"user":"user-1234",` +
+	`"messages":[{"role":"system","content":"You are a helpful support assistant for Acme Corp. Answer briefly and politely, cite the knowledge base article when you use one, and never invent order numbers or prices."},` +
+	`{"role":"user","content":"Hi! I ordered a blue kettle last week (order #A-10293) and it still has not arrived. The tracking page says \"label created\" since Monday. Can you check what is going on?"},` +
+	`{"role":"assistant","content":"I am sorry about the delay. Orders that stay at \"label created\" for more than three days usually mean the carrier has not picked the parcel up yet."},` +
+	`{"role":"user","content":[{"type":"text","text":"Please ask the warehouse. Also, can I change the delivery address to my office? It is 12 Rue de la Paix, 75002 Paris, France."}]}],` +
+	`"tools":[{"type":"function","function":{"name":"lookup_order","description":"Look up an order by its number and return its status, items and tracking events.","parameters":{"type":"object","properties":{"order_id":{"type":"string","description":"The order number, e.g. A-10293"}},"required":["order_id"]}}},` +
+	`{"type":"function","function":{"name":"change_address","description":"Change the delivery address of an order that has not shipped yet.","parameters":{"type":"object","properties":{"order_id":{"type":"string"},"address":{"type":"string","description":"The full new address, one line."}},"required":["order_id","address"]}}}],` +
+	`"tool_choice":"auto","seed":42,"logit_bias":{"50256":-100},"stop":["\n\nUser:"]}`
+
+func BenchmarkRequestKeyChat(b *testing.B) {
+	body := []byte(benchChatBody)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := RequestKey(provider.OpChat, testScope, body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
