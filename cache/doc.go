@@ -14,8 +14,11 @@
 // The semantic layer (semantic.go) embeds the final user turn (Embedder; the built-in
 // LocalEmbedder needs no model), searches an in-process HNSW index (hnsw.go) partitioned
 // by scope and by a hash of everything else in the request, and verifies each candidate
-// (verify.go) so that near-misses that change the meaning ("capital of France" against
-// "capital of Germany") are never served. With Redis, vectors are appended to a Redis
+// (verify.go, with the order guard in verifyorder.go) so that near-misses that change the
+// meaning ("capital of France" against "capital of Germany", "every square is a
+// rectangle" against "every rectangle is a square") are never served; the guard that
+// refused a candidate is reported (Hit.Refused). Both compare words through a small
+// English lexicon of synonyms and word forms (synonyms.go), extendable from the config. With Redis, vectors are appended to a Redis
 // stream that every replica tails, so a replica's index knows entries written by others.
 //
 // Cache (cache.go) is the facade the gateway uses: Lookup before the upstream call, Store

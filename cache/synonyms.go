@@ -134,7 +134,8 @@ const lemmaVerbs = `learn cook run jog swim write read code program debug deploy
 	import export encrypt decrypt compress decompress enable disable push pull add remove
 	insert list reverse create update load jump climb hike speak talk listen sing dance
 	prepare apply cancel delete calculate compute learn fold freeze cut drop check count
-	grow lift shave feed bathe walk teach drive ride fly sail ski skate store`
+	grow lift shave feed bathe walk teach drive ride fly sail ski skate store purchase
+	consume modify alter reduce boost obtain locate utilize repair soothe`
 
 // builtinCanon is the built-in lexicon, word to canonical word, built once from the
 // constants above and never written afterwards.

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,9 @@ func TestAnalyzeText(t *testing.T) {
 		{"units, dates and symbols", "5 km on Monday is 20% of 2 + 2", "5/num km/unit monday/date 20/num percent/unit 2/num +/sym 2/num"},
 		{"a capitalised first word is only maybe a name", "Tips for Paris", "tip/w paris/name"},
 		{"plurals are reduced", "cities boxes lists class", "city/w box/w list/w class/w"},
+		{"contractions without apostrophes are expanded", "whats wrong, i dont know", "wrong/w not/neg"},
+		{"a possessive goes after what it owns", "the dog's big owner", "big/w owner/w dog/w"},
+		{"synonyms and -ing forms are their lexicon entry", "purchasing automobiles", "buy/dir car/w"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +47,18 @@ func TestAnalyzeText(t *testing.T) {
 				t.Fatalf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestPhrasesStartAtPunctuationMarkersAndOr(t *testing.T) {
+	var got []string
+	for _, tok := range analyzeText("In Python, reverse a list or a tuple").tokens {
+		if tok.class != clsStop {
+			got = append(got, fmt.Sprintf("%s/%d", tok.norm, tok.chunk))
+		}
+	}
+	if want := "python/0 reverse/1 list/1 or/2 tuple/2"; strings.Join(got, " ") != want {
+		t.Fatalf("got %s, want %s", strings.Join(got, " "), want)
 	}
 }
 
