@@ -4,6 +4,7 @@
 #   make test     the whole suite: test services, go vet, gofmt check, go test -race
 #   make build    static binary in bin/switchyard, version stamped
 #   make bench    the benchmark harness (bench/run.sh)
+#   make fuzz     every fuzz target, FUZZTIME each (default 30s), one after the other
 #   make docker   the container image
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ LDFLAGS := -s -w -X $(MODULE)/gateway.Version=$(VERSION)
 TEST_TIMEOUT ?= 5m
 IMAGE   ?= switchyard
 
-.PHONY: help run build test vet fmt-check test-go test-examples bench docker clean
+.PHONY: help run build test vet fmt-check test-go test-examples bench fuzz docker clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -59,6 +60,21 @@ test-examples:
 bench:
 	@if [ ! -f bench/run.sh ]; then echo "bench/run.sh not found: the benchmark harness is not in this tree" >&2; exit 1; fi
 	bash bench/run.sh
+
+# FUZZTIME is how long make fuzz runs each target. FUZZ_PKGS are the packages with fuzz
+# targets; their seed corpora (testdata/fuzz/<FuzzName>) also run as ordinary tests under
+# make test. go test fuzzes one target per run, so the targets run one after the other;
+# a failing input is written to testdata/fuzz and stops the run.
+FUZZTIME ?= 30s
+FUZZ_PKGS ?= ./internal/jsonx ./internal/sse ./internal/provider ./cache
+
+fuzz:
+	@for pkg in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 docker:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
