@@ -20,7 +20,7 @@ const clientWatchInterval = 200 * time.Millisecond
 // with no socket to ask (an in-memory pipe) it does nothing.
 type clientWatch struct {
 	conn    net.Conn
-	t       *time.Timer
+	t       atomic.Pointer[time.Timer] // read by the timer's own goroutine
 	cancel  context.CancelCauseFunc
 	stopped atomic.Bool
 }
@@ -34,7 +34,9 @@ func (w *clientWatch) begin(conn net.Conn, cancel context.CancelCauseFunc) {
 		return
 	}
 	w.conn, w.cancel = conn, cancel
-	w.t = time.AfterFunc(clientWatchInterval, w.check)
+	t := time.AfterFunc(time.Hour, w.check)
+	w.t.Store(t)
+	t.Reset(clientWatchInterval)
 }
 
 func (w *clientWatch) check() {
@@ -46,13 +48,13 @@ func (w *clientWatch) check() {
 	case closed:
 		w.cancel(errClientGone)
 	case ok && !w.stopped.Load():
-		w.t.Reset(clientWatchInterval)
+		w.t.Load().Reset(clientWatchInterval)
 	}
 }
 
 // end stops the watch. Safe to call more than once.
 func (w *clientWatch) end() {
-	if w.t != nil && !w.stopped.Swap(true) {
-		w.t.Stop()
+	if t := w.t.Load(); t != nil && !w.stopped.Swap(true) {
+		t.Stop()
 	}
 }

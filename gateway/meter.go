@@ -101,7 +101,8 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 	rec.cost, rec.savings, rec.unpriced = ev.Cost, ev.Savings, ev.Unpriced
 	rec.tokens = tokens.Input + tokens.Output
 	if m.ledger != nil {
-		if err := m.ledger.Append(ev); err != nil {
+		// A dropped event is counted and logged (rate-limited) by the writer itself.
+		if err := m.ledger.Append(ev); err != nil && !errors.Is(err, metering.ErrEventDropped) {
 			m.log.Error("cost event not recorded", "request_id", rid, "error", err.Error())
 		}
 	}

@@ -119,7 +119,19 @@ func (g *Gateway) observeGauges() error {
 			"Requests that found every connection to their provider busy for upstream.max_conn_wait (503).",
 			func() int64 { return int64(g.upstreamStats().PoolExhausted) }))
 	if w, ok := g.meter.ledger.(*metering.Writer); ok {
-		err = errors.Join(err, g.tel.ObserveLedgerQueue(func() int64 { return int64(w.Stats().Queued) }))
+		err = errors.Join(err, g.tel.ObserveLedgerQueue(func() int64 { return int64(w.Stats().Queued) }),
+			g.tel.ObserveCount("switchyard.ledger.spilled_events", "{event}",
+				"Cost events written to the spill journal because the ledger could not take them.",
+				func() int64 { return w.Stats().Spilled }),
+			g.tel.ObserveCount("switchyard.ledger.replayed_events", "{event}",
+				"Cost events replayed from the spill journal into the ledger.",
+				func() int64 { return w.Stats().Replayed }),
+			g.tel.ObserveCount("switchyard.ledger.dropped_events", "{event}",
+				"Cost events lost: the ledger and the spill journal could not take them.",
+				func() int64 { return w.Stats().Dropped }),
+			g.tel.ObserveCount("switchyard.ledger.write_failures", "{write}",
+				"Failed ledger write attempts.",
+				func() int64 { return w.Stats().WriteFailures }))
 	}
 	return err
 }

@@ -82,6 +82,7 @@ type Health struct {
 	state    atomic.Int32
 	openedAt atomic.Int64 // unix nanos
 	probes   atomic.Int64 // probes in flight while half-open
+	failures atomic.Int64 // failures recorded since NewHealth
 
 	// window of outcome counts: bucket i covers [epoch*width, (epoch+1)*width)
 	epochs [buckets]atomic.Int64
@@ -163,6 +164,7 @@ func (h *Health) Done(o Outcome, ttft, total time.Duration) {
 			h.resetWindow()
 		}
 	case Failure:
+		h.failures.Add(1)
 		n := h.consec.Add(1)
 		ok, bad := h.count(cfg, false)
 		trip := n >= int64(cfg.FailureThreshold) ||
@@ -240,3 +242,7 @@ func ewma(v *atomic.Uint64, sample, decay float64) {
 		}
 	}
 }
+
+// Failures is the number of failures recorded since the Health was made (cancellations
+// are not failures).
+func (h *Health) Failures() int64 { return h.failures.Load() }
