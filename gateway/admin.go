@@ -70,7 +70,7 @@ func (g *Gateway) adminSpend(ctx *fasthttp.RequestCtx) {
 	}
 	a := ctx.QueryArgs()
 	days, _ := a.GetUint("forecast_days")
-	q, err := metering.ExportRequest{From: string(a.Peek("from")), To: string(a.Peek("to")),
+	q, err := metering.ExportRequest{From: string(a.Peek("from")), To: string(a.Peek("to")), Period: string(a.Peek("period")),
 		GroupBy: string(a.Peek("group_by")), Format: string(a.Peek("format")), Report: string(a.Peek("report")),
 		ForecastDays: days}.Parse()
 	if err != nil {

@@ -127,6 +127,9 @@ func upstreamError(c *router.Candidate, start time.Time, t *target, resp *fastht
 // upstreamErrorAnswer is upstreamError for an answer already read.
 func upstreamErrorAnswer(c *router.Candidate, start time.Time, t *target, status int, body []byte, ra string) attemptResult {
 	e := t.tr.DecodeError(status, body, ra)
+	if e.Upstream != "" && (status == 401 || status == 403) {
+		logUpstreamAuth(t, e)
+	}
 	class := errorClass(e)
 	outcome := router.Success
 	if class.Unhealthy() {

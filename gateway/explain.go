@@ -92,5 +92,5 @@ func (g *Gateway) admitExplain(ctx *fasthttp.RequestCtx, keyName string, rec *re
 		applyAttributionHeaders(ctx, &p)
 	}
 	rec.principal = p
-	return parseRequest(ctx, provider.OpChat, rec)
+	return parseRequest(ctx, provider.OpChat, rec, g.cfg.Limits.MaxJSONDepth)
 }

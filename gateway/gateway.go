@@ -83,7 +83,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		}
 		var dial upstream.DialFunc
 		if pc.Kind == provider.KindMock {
-			m := mock.New(mock.Config{}, false)
+			m := mock.New(cfg.Mock(pc.Name), false)
 			g.mocks = append(g.mocks, m)
 			dial = m.ListenInMemory()
 		}
@@ -92,11 +92,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
 		host, port := telemetry.ServerAddress(pc.BaseURL)
-		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client, host: host, port: port}
+		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client, host: host, port: port, log: log}
 	}
 	m, err := newMeter(context.Background(), cfg.Metering, log)
 	if err != nil {
-		return nil, fmt.Errorf("metering: %w", err)
+		return nil, err // metering's errors say metering already
 	}
 	g.meter = m
 	if g.tel, err = telemetry.New(context.Background(), cfg.Telemetry, log); err != nil {

@@ -185,7 +185,7 @@ func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (
 		return provider.Request{}, fields{}, err
 	}
 	rec.principal = p
-	pr, f, err := parseRequest(ctx, op, rec)
+	pr, f, err := parseRequest(ctx, op, rec, g.cfg.Limits.MaxJSONDepth)
 	if err == nil {
 		applyMetadataAttribution(ctx, &f, &rec.principal)
 	}
@@ -193,10 +193,10 @@ func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (
 }
 
 // parseRequest reads the few fields the gateway needs from the body, without decoding it.
-func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (provider.Request, fields, error) {
+func parseRequest(ctx *fasthttp.RequestCtx, op provider.Op, rec *record, maxDepth int) (provider.Request, fields, error) {
 	body := ctx.PostBody()
-	if !isObject(body) {
-		return provider.Request{}, fields{}, apierr.InvalidJSON()
+	if err := jsonx.ValidObject(body, maxDepth); err != nil {
+		return provider.Request{}, fields{}, apierr.InvalidJSONBody(err)
 	}
 	f, err := readFields(body)
 	if err != nil {
@@ -220,12 +220,6 @@ func isJSON(ct []byte) bool {
 		ct = ct[:i]
 	}
 	return bytes.EqualFold(bytes.TrimSpace(ct), []byte("application/json"))
-}
-
-// isObject reports whether body is one valid JSON object.
-func isObject(body []byte) bool {
-	b := bytes.TrimLeft(body, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && jsonx.Valid(body)
 }
 
 // buildUpstreamRequest fills req from the translator's output and the few client

@@ -53,7 +53,7 @@ func BenchmarkRouteDecision(b *testing.B) {
 	ctx.Request.Header.Set("X-Env", "prod")
 	ctx.Request.SetBody([]byte(`{"model":"m1","user":"alice","messages":[{"role":"user","content":"Hello, how are you today?"}]}`))
 	var rec record
-	pr, f, err := parseRequest(&ctx, 1, &rec)
+	pr, f, err := parseRequest(&ctx, 1, &rec, 128)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"log/slog"
+
+	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/upstream"
 )
@@ -14,4 +17,11 @@ type target struct {
 	client *upstream.Client
 	host   string // server address and port, for telemetry
 	port   int
+	log    *slog.Logger
+}
+
+// logUpstreamAuth logs what a provider said when it refused the gateway's credential,
+// with keys redacted; the client only learns which provider refused.
+func logUpstreamAuth(t *target, e *apierr.Error) {
+	t.log.Warn("upstream refused the gateway's credential", "provider", t.name, "upstream_message", e.Upstream)
 }

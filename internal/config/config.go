@@ -88,6 +88,9 @@ type Limits struct {
 	// MaxBodyBytes is the largest request body accepted, in bytes; larger ones get 413.
 	// Default 16 MiB (16777216).
 	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// MaxJSONDepth is the deepest nesting of arrays and objects a request body may have;
+	// a deeper one gets 400 invalid_json before anything walks it. Default 128.
+	MaxJSONDepth int `yaml:"max_json_depth"`
 }
 
 // Timeouts bound each phase of an upstream call. They are separate so a slow but
@@ -250,6 +253,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Limits.MaxBodyBytes <= 0 {
 		c.Limits.MaxBodyBytes = 16 << 20
+	}
+	if c.Limits.MaxJSONDepth <= 0 {
+		c.Limits.MaxJSONDepth = 128
 	}
 	t := &c.Timeouts
 	if t.Connect <= 0 {
