@@ -32,11 +32,18 @@ type process struct {
 // its "serving" log line. The process is killed at cleanup if it is still running.
 func startServe(t *testing.T, yamlText string) *process {
 	t.Helper()
+	return startServeWith(t, yamlText)
+}
+
+// startServeWith is startServe with a command the binary runs under (e.g. prlimit).
+func startServeWith(t *testing.T, yamlText string, wrapper ...string) *process {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "switchyard.yaml")
 	if err := os.WriteFile(path, []byte(yamlText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: exec.Command(binary(t), "serve", "--config", path),
+	args := append(append(wrapper, binary(t)), "serve", "--config", path)
+	p := &process{cmd: exec.Command(args[0], args[1:]...),
 		stderr: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	p.cmd.Dir = filepath.Dir(path) // relative paths (the default ledger file) stay in the test's directory

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -276,6 +277,16 @@ func (c *Client) takeSlot(ctx context.Context, deadline time.Time) error {
 func (c *Client) connect(deadline time.Time) (*conn, error) {
 	c.dials.Add(1)
 	nc, err := c.dial(c.addr)
+	// Out of file descriptors is the gateway's own shortage, not the upstream's: wait for
+	// one to be freed (5 ms, doubling) within MaxConnWait, then give up as a full pool.
+	for wait, until := 5*time.Millisecond, time.Now().Add(c.cfg.MaxConnWait); err != nil && outOfFiles(err); wait *= 2 {
+		if time.Now().Add(wait).After(minTime(until, deadline)) {
+			c.poolFull.Add(1)
+			return nil, &Error{Kind: KindPoolExhausted, Err: err}
+		}
+		time.Sleep(wait)
+		nc, err = c.dial(c.addr)
+	}
 	if err != nil {
 		var ue *Error
 		if errors.As(err, &ue) {
@@ -301,6 +312,12 @@ func (c *Client) connect(deadline time.Time) (*conn, error) {
 	pc.br = bufio.NewReaderSize(countReader{pc}, 4<<10)
 	pc.bw = bufio.NewWriterSize(nc, 4<<10)
 	return pc, nil
+}
+
+// outOfFiles reports whether err is the process or the system running out of file
+// descriptors.
+func outOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 func minTime(a, b time.Time) time.Time {
