@@ -52,6 +52,7 @@ type options struct {
 	streams          int
 	streamChunks     int
 	streamInterval   time.Duration
+	streamsUpstream  string // tcp: the fake upstream process; inprocess: the gateway's own mock provider
 	profile          bool
 	pin              bool
 	outDir           string
@@ -186,6 +187,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.streams, "streams", 1000, "concurrent long streams for the memory test (0: skip)")
 	flag.IntVar(&o.streamChunks, "stream-chunks", 10, "content chunks of each long stream")
 	flag.DurationVar(&o.streamInterval, "stream-interval", time.Second, "pause between chunks of a long stream")
+	flag.StringVar(&o.streamsUpstream, "streams-upstream", "tcp", "the long streams' upstream: tcp (the fake upstream process, floor and gateway) or inprocess (the gateway's built-in mock provider on a memory listener: no upstream descriptors, so 10,000 streams fit a 20,000 descriptor limit; gateway only)")
 	flag.BoolVar(&o.profile, "profile", false, "take CPU profiles of the gateway at concurrency 64 (one per -modes entry) and print the top entries")
 	flag.BoolVar(&o.pin, "pin", false, "pin the load generator to CPU 0 and the servers to CPU 1 with taskset")
 	flag.StringVar(&o.outDir, "out", "", "directory for results.json, server logs and profiles (default: a new temp dir)")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +53,18 @@ func (b *bench) runStreams() error {
 	// The mock cuts the reply into pieces of equal size, so it needs enough bytes for
 	// streamChunks pieces.
 	reply := strings.Repeat("token ", o.streamChunks*2)
+	if o.streamsUpstream == "inprocess" {
+		if !slices.Contains(o.targets, "gateway") {
+			return nil
+		}
+		b.logf("streams: opening %d streams through gateway, upstream in process", o.streams)
+		row, err := b.streamsThrough("gateway", "")
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		b.Streams = append(b.Streams, row)
+		return nil
+	}
 	up, err := b.startListening("upstream-streams", "fakeupstream", "-chunks", strconv.Itoa(o.streamChunks),
 		"-chunk-interval", o.streamInterval.String(), "-reply", reply, "-exit-after", b.exitAfter())
 	if err != nil {
@@ -79,7 +93,12 @@ func (b *bench) streamsThrough(through, upstream string) (*streamRow, error) {
 		srv, err = b.startListening("floor-streams", "bareproxy", "-upstream", upstream, "-exit-after", b.exitAfter())
 	} else {
 		var cfg string
-		if cfg, err = b.writeGatewayConfig("gateway-streams.yaml", upstream); err == nil {
+		if upstream == "" {
+			cfg, err = b.writeInProcessConfig("gateway-streams.yaml", strings.Repeat("token ", o.streamChunks*2))
+		} else {
+			cfg, err = b.writeGatewayConfig("gateway-streams.yaml", upstream)
+		}
+		if err == nil {
 			srv, err = b.startGateway("gateway-streams", "switchyard", cfg)
 		}
 	}
@@ -129,4 +148,25 @@ func progressField(line, name string) int64 {
 		}
 	}
 	return 0
+}
+
+// writeInProcessConfig writes a gateway config whose only provider is the built-in mock,
+// streaming the long streams' shape.
+func (b *bench) writeInProcessConfig(name, reply string) (string, error) {
+	cfg := fmt.Sprintf(`# written by benchrun: every model answered by the built-in mock provider
+providers:
+  - name: mock
+    kind: mock
+    mock: {chunks: %d, chunk_interval: %s, reply: %q}
+models:
+  - name: "*"
+    provider: mock
+log:
+  level: warn
+  requests: false
+metering:
+  ledger: %s
+`, b.opts.streamChunks, b.opts.streamInterval, reply, b.ledgerURL(name))
+	path := filepath.Join(b.outDir, name)
+	return path, os.WriteFile(path, []byte(cfg), 0o644)
 }
