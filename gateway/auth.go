@@ -20,6 +20,9 @@ type Principal struct {
 	Feature string `json:"feature"`
 	// attribution is true when the request may name its own team and feature.
 	attribution bool
+	// ownTeam is the team configured on the gateway key ("default" without keys), which
+	// no header or metadata changes: ownership and isolation use it, never Team.
+	ownTeam string
 }
 
 // keyring authenticates gateway keys. Keys are held only as SHA-256 digests; a
@@ -47,7 +50,7 @@ var bearer = []byte("Bearer ")
 // configured) every request is anonymous and attributed by its headers.
 func (kr *keyring) authenticate(ctx *fasthttp.RequestCtx) (Principal, error) {
 	if kr == nil {
-		p := Principal{Key: "anonymous", Team: "default", Feature: "default", attribution: true}
+		p := Principal{Key: "anonymous", Team: "default", Feature: "default", attribution: true, ownTeam: "default"}
 		applyAttributionHeaders(ctx, &p)
 		return p, nil
 	}
@@ -72,7 +75,7 @@ func (kr *keyring) authenticate(ctx *fasthttp.RequestCtx) (Principal, error) {
 	if subtle.ConstantTimeCompare(d[:], want[:]) != 1 {
 		return Principal{}, apierr.InvalidKey(false)
 	}
-	p := Principal{Key: k.Name, Team: k.Team, Feature: k.Feature, attribution: k.AllowAttributionHeaders}
+	p := Principal{Key: k.Name, Team: k.Team, Feature: k.Feature, attribution: k.AllowAttributionHeaders, ownTeam: k.Team}
 	if p.attribution {
 		applyAttributionHeaders(ctx, &p)
 	}

@@ -28,11 +28,14 @@ type fakeBatchProvider struct {
 	polls            map[string]int
 	uploads, creates int
 	seq              int
+	// calls counts the requests that reached the provider, by "METHOD /path".
+	calls map[string]int
 }
 
 func startFakeBatchProvider(t *testing.T) *fakeBatchProvider {
 	t.Helper()
-	f := &fakeBatchProvider{files: map[string][]byte{}, batches: map[string]map[string]any{}, polls: map[string]int{}}
+	f := &fakeBatchProvider{files: map[string][]byte{}, batches: map[string]map[string]any{}, polls: map[string]int{},
+		calls: map[string]int{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +52,7 @@ func (f *fakeBatchProvider) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	path := strings.TrimPrefix(r.URL.Path, "/v1")
+	f.calls[r.Method+" "+path]++
 	switch {
 	case r.Method == "POST" && path == "/files":
 		file, _, err := r.FormFile("file")
@@ -72,7 +76,26 @@ func (f *fakeBatchProvider) serve(w http.ResponseWriter, r *http.Request) {
 		f.creates++
 		_ = json.NewEncoder(w).Encode(f.batches[id])
 	case r.Method == "GET" && path == "/batches":
-		fmt.Fprint(w, `{"object":"list","data":[]}`)
+		var data []string
+		for _, b := range f.batches {
+			j, _ := json.Marshal(b)
+			data = append(data, string(j))
+		}
+		fmt.Fprintf(w, `{"object":"list","data":[%s],"has_more":false}`, strings.Join(data, ","))
+	case r.Method == "GET" && path == "/files":
+		var data []string
+		for id := range f.files {
+			data = append(data, fmt.Sprintf(`{"id":%q,"object":"file","purpose":"batch"}`, id))
+		}
+		fmt.Fprintf(w, `{"object":"list","data":[%s],"has_more":false}`, strings.Join(data, ","))
+	case r.Method == "POST" && strings.HasPrefix(path, "/batches/") && strings.HasSuffix(path, "/cancel"):
+		b := f.batches[strings.TrimSuffix(strings.TrimPrefix(path, "/batches/"), "/cancel")]
+		if b == nil {
+			w.WriteHeader(404)
+			return
+		}
+		b["status"] = "cancelled"
+		_ = json.NewEncoder(w).Encode(b)
 	case r.Method == "GET" && strings.HasPrefix(path, "/batches/"):
 		id := strings.TrimPrefix(path, "/batches/")
 		b := f.batches[id]
@@ -82,8 +105,17 @@ func (f *fakeBatchProvider) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(b)
 	case r.Method == "GET" && strings.HasSuffix(path, "/content"):
 		_, _ = w.Write(f.files[strings.TrimSuffix(strings.TrimPrefix(path, "/files/"), "/content")])
+	case r.Method == "GET" && strings.HasPrefix(path, "/files/"):
+		id := strings.TrimPrefix(path, "/files/")
+		if _, ok := f.files[id]; !ok {
+			w.WriteHeader(404)
+			return
+		}
+		fmt.Fprintf(w, `{"id":%q,"object":"file","purpose":"batch"}`, id)
 	case r.Method == "DELETE" && strings.HasPrefix(path, "/files/"):
-		fmt.Fprint(w, `{"deleted":true}`)
+		id := strings.TrimPrefix(path, "/files/")
+		delete(f.files, id)
+		fmt.Fprintf(w, `{"id":%q,"object":"file","deleted":true}`, id)
 	default:
 		w.WriteHeader(404)
 	}

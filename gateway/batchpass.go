@@ -53,7 +53,9 @@ func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, apierr.BadRequest("invalid_value", "", err.Error()))
 		return
 	}
-	caller := batchlane.Caller{Key: p.Key, Team: p.Team}
+	// Ownership is the key's own team, never the x-switchyard-team a client may send for
+	// attribution (issue 12, defect 6).
+	caller := batchlane.Caller{Key: p.Key, Team: p.ownTeam}
 	body := ctx.PostBody()
 	if err := g.owners.Authorize(tgt, body, caller); err != nil {
 		writeError(ctx, apierr.New(404, apierr.TypeInvalidRequest, "not_found", "", "no such file or batch"))
