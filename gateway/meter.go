@@ -62,7 +62,9 @@ type usageState struct {
 	text         *metering.StreamText
 }
 
-// event builds, prices and records the cost event for a finished request.
+// event builds, prices and records the cost event for a finished request. The savings
+// source follows from the record: the cache outcome (exact, semantic, coalesced), else a
+// fallback taken (rec.tr.falls), else the policy's choice of another model (routing).
 func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft time.Duration, us usageState, body []byte) *metering.Event {
 	if rec.provider == "" {
 		return nil // rejected before routing: nothing was asked of a provider
@@ -94,12 +96,16 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 		PromptID: rec.promptID, PromptVersion: rec.promptVersion,
 		RequestedModel: rec.priceRequested, ServedModel: rec.priceServed, Provider: rec.provider,
 		Cache: rec.cache, Tokens: tokens, UsageSource: source,
+		// A fallback (another deployment after a failure: a 429, an outage) claims no
+		// routing savings, cheaper or dearer; only the policy's own choice does.
+		Fallback:  rec.tr.falls > 0,
 		LatencyMS: latency.Milliseconds(), TTFTMS: ttft.Milliseconds(),
 		Status: rec.status, ErrorCode: rec.errCode, Stream: rec.stream,
 	}
 	m.pricer.Price(ev)
 	rec.cost, rec.savings, rec.unpriced = ev.Cost, ev.Savings, ev.Unpriced
-	rec.tokens = tokens.Input + tokens.Output
+	rec.tokens, rec.outputTokens = tokens.Input+tokens.Output, tokens.Output
+	rec.measured = source == metering.UsageMeasured && rec.status < 300
 	if m.ledger != nil {
 		// A dropped event is counted and logged (rate-limited) by the writer itself.
 		if err := m.ledger.Append(ev); err != nil && !errors.Is(err, metering.ErrEventDropped) {

@@ -43,6 +43,9 @@ type record struct {
 	cost, savings               metering.Money
 	unpriced                    bool
 	tokens                      int64                 // metered total, for settling limits
+	outputTokens                int64                 // metered output tokens, for the per-route output average
+	measured                    bool                  // a successful answer with usage the provider reported
+	cacheOn                     bool                  // the cache was consulted: the answer says x-switchyard-cache
 	promptTokens                int64                 // tokenizer estimate, when computed
 	reservation                 *metering.Reservation // held against rate limits
 	promptID, promptVersion     string

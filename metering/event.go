@@ -26,6 +26,38 @@ func (c CacheOutcome) ServedFromCache() bool {
 	return c == CacheHit || c == CacheSemantic || c == CacheCoalesced
 }
 
+// SavingsSource says what an event's savings come from, so savings can be reported by
+// source (exports group by savings_source) instead of as one number.
+type SavingsSource string
+
+// Savings sources. Every priced event has exactly one.
+const (
+	// SavingsNone: nothing saved; the requested model served, as asked.
+	SavingsNone SavingsSource = "none"
+	// SavingsExactCache: an exact cache hit; the whole counterfactual is saved.
+	SavingsExactCache SavingsSource = "exact_cache"
+	// SavingsSemanticCache: a semantic cache hit; the whole counterfactual is saved.
+	SavingsSemanticCache SavingsSource = "semantic_cache"
+	// SavingsCoalescing: the answer of an identical in-flight request, shared; the whole
+	// counterfactual is saved.
+	SavingsCoalescing SavingsSource = "coalescing"
+	// SavingsRouting: the policy sent the request to another model than the one asked for
+	// (a cheaper tier, a split, complexity routing); savings are the price difference,
+	// negative when the policy chose a dearer model.
+	SavingsRouting SavingsSource = "routing"
+	// SavingsFallback: a fallback served after the first choice failed (a 429, an
+	// outage). It is not a saving, nor a negative one: the event claims none (Savings 0,
+	// Counterfactual = Cost), whichever model it fell back to.
+	SavingsFallback SavingsSource = "fallback"
+	// SavingsBatchLane: the request ran in the batch lane at the batch API's discount;
+	// savings are the discount against list price.
+	SavingsBatchLane SavingsSource = "batch_lane"
+)
+
+// SavingsSources lists every savings source, in the order above.
+var SavingsSources = []SavingsSource{SavingsNone, SavingsExactCache, SavingsSemanticCache, SavingsCoalescing,
+	SavingsRouting, SavingsFallback, SavingsBatchLane}
+
 // Event is one request's cost event: who asked, what served it, the tokens, the price and
 // the money. It is a plain value; the gateway fills the request fields, Pricer.Price fills
 // the money fields, and a Ledger stores it.
@@ -67,8 +99,14 @@ type Event struct {
 	// Counterfactual is what the request would have cost at the requested model's price,
 	// with no gateway cache and no rerouting.
 	Counterfactual Money `json:"counterfactual_pusd"`
-	// Savings is Counterfactual − Cost; negative when routing chose a dearer model.
+	// Savings is Counterfactual − Cost; negative only when the policy routed to a dearer
+	// model (never for a fallback, which claims no savings).
 	Savings Money `json:"savings_pusd"`
+	// Fallback is set by the caller when a fallback deployment served the request after
+	// the first choice failed; Price then claims no savings (SavingsFallback).
+	Fallback bool `json:"fallback"`
+	// SavingsSource says where Savings come from; Price fills it (see SavingsSource).
+	SavingsSource SavingsSource `json:"savings_source"`
 	// Unpriced is true when a model involved has no price at Time: the money fields then
 	// hold what could be priced (often $0) and must not be read as free.
 	Unpriced bool `json:"unpriced"`

@@ -21,10 +21,12 @@ var dimensions = map[string][]string{
 	"prompt_version": {"prompt_id", "prompt_version"},
 	"route":          {"route"},
 	"user":           {"user_id"},
+	"savings_source": {"savings_source"},
+	"cache":          {"cache_outcome"},
 }
 
 // columnLabels names ledger columns in export headers.
-var columnLabels = map[string]string{"requested_model": "model", "api_key": "key", "user_id": "user"}
+var columnLabels = map[string]string{"requested_model": "model", "api_key": "key", "user_id": "user", "cache_outcome": "cache"}
 
 // Dimensions returns the group-by names exports accept, sorted.
 func Dimensions() []string {
@@ -74,8 +76,9 @@ type SpendRow struct {
 	Cost, Counterfactual, Savings Amount
 	// CacheHits counts requests served from the gateway cache (hit, semantic, coalesced).
 	CacheHits int64
-	// Cheaper counts requests a provider served with a cheaper model than requested
-	// (served ≠ requested, cost < counterfactual, not from cache, priced).
+	// Cheaper counts requests the policy routed to a cheaper model than requested
+	// (savings source routing with positive savings). Fallbacks (after a 429 or an
+	// outage) never count, whatever model served them.
 	Cheaper int64
 	// Unpriced and Estimated count events flagged unpriced and with estimated usage.
 	Unpriced, Estimated int64
@@ -201,7 +204,7 @@ func spendSQL(cols []string) string {
 		sum("counterfactual_pusd / 1000000"), sum("counterfactual_pusd % 1000000"),
 		sum("savings_pusd / 1000000"), sum("savings_pusd % 1000000"),
 		sum("CASE WHEN cache_outcome IN ('hit', 'semantic', 'coalesced') THEN 1 ELSE 0 END"),
-		sum("CASE WHEN served_model <> requested_model AND cost_pusd < counterfactual_pusd AND unpriced = 0 AND cache_outcome IN ('miss', 'none') THEN 1 ELSE 0 END"),
+		sum("CASE WHEN savings_source = 'routing' AND savings_pusd > 0 THEN 1 ELSE 0 END"),
 		sum("unpriced"),
 		sum("CASE WHEN usage_source = 'estimated' THEN 1 ELSE 0 END"),
 	)

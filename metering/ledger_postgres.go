@@ -10,7 +10,7 @@ import (
 
 // postgresDialect: $n placeholders; a transaction-scoped advisory lock serialises
 // migrations when several replicas start at once; 65535 parameters per statement allow
-// 2000 rows of 31 columns.
+// 2000 rows of 32 columns.
 var postgresDialect = dialect{
 	name:        "postgres",
 	dollar:      true,

@@ -69,7 +69,7 @@ var eventColumns = []string{
 	"provider", "cache_outcome", "input_tokens", "cached_input_tokens", "cache_write_tokens",
 	"output_tokens", "reasoning_tokens", "usage_source", "price_version", "cost_pusd",
 	"counterfactual_pusd", "savings_pusd", "unpriced", "latency_ms", "ttft_ms", "status",
-	"error_code", "stream",
+	"error_code", "stream", "savings_source",
 }
 
 // migration is one schema change. Applied migrations are recorded in schema_migrations;
@@ -119,6 +119,20 @@ var migrations = []migration{
 			stream              SMALLINT NOT NULL
 		)`,
 		`CREATE INDEX IF NOT EXISTS cost_events_ts ON cost_events (ts_us)`,
+	}},
+	// Events written before this migration did not record a fallback: a saving or cost
+	// from another model than the requested one is backfilled as routing, the only
+	// reading the old numbers had.
+	{2, "savings source", []string{
+		`ALTER TABLE cost_events ADD COLUMN savings_source TEXT NOT NULL DEFAULT ''`,
+		`UPDATE cost_events SET savings_source = CASE
+			WHEN cache_outcome = 'hit' THEN 'exact_cache'
+			WHEN cache_outcome = 'semantic' THEN 'semantic_cache'
+			WHEN cache_outcome = 'coalesced' THEN 'coalescing'
+			WHEN route = 'batch-lane' THEN 'batch_lane'
+			WHEN served_model <> requested_model THEN 'routing'
+			ELSE 'none' END
+		WHERE savings_source = ''`,
 	}},
 }
 
@@ -273,8 +287,15 @@ func appendEventArgs(args []any, ev *Event) []any {
 		ev.Provider, string(orCache(ev.Cache)), ev.Tokens.Input, ev.Tokens.CachedInput, ev.Tokens.CacheWrite,
 		ev.Tokens.Output, ev.Tokens.Reasoning, string(orSource(ev.UsageSource)), ev.PriceVersion, int64(ev.Cost),
 		int64(ev.Counterfactual), int64(ev.Savings), boolInt(ev.Unpriced), ev.LatencyMS, ev.TTFTMS, int64(ev.Status),
-		ev.ErrorCode, boolInt(ev.Stream),
+		ev.ErrorCode, boolInt(ev.Stream), string(orSavings(ev.SavingsSource)),
 	)
+}
+
+func orSavings(s SavingsSource) SavingsSource {
+	if s == "" {
+		return SavingsNone
+	}
+	return s
 }
 
 func orCache(c CacheOutcome) CacheOutcome {
@@ -311,18 +332,19 @@ func (s *SQLStore) Events(ctx context.Context, from, to time.Time) ([]Event, err
 	for rows.Next() {
 		var ev Event
 		var ts, status int64
-		var day, cache, source string
+		var day, cache, source, savings string
 		var unpriced, stream int64
 		if err := rows.Scan(&ev.RequestID, &ts, &day, &ev.Key, &ev.Team, &ev.Feature, &ev.User, &ev.Route,
 			&ev.PolicyVersion, &ev.PromptID, &ev.PromptVersion, &ev.RequestedModel, &ev.ServedModel,
 			&ev.Provider, &cache, &ev.Tokens.Input, &ev.Tokens.CachedInput, &ev.Tokens.CacheWrite,
 			&ev.Tokens.Output, &ev.Tokens.Reasoning, &source, &ev.PriceVersion, (*int64)(&ev.Cost),
 			(*int64)(&ev.Counterfactual), (*int64)(&ev.Savings), &unpriced, &ev.LatencyMS, &ev.TTFTMS, &status,
-			&ev.ErrorCode, &stream); err != nil {
+			&ev.ErrorCode, &stream, &savings); err != nil {
 			return nil, err
 		}
 		ev.Time = time.UnixMicro(ts).UTC()
-		ev.Cache, ev.UsageSource = CacheOutcome(cache), UsageSource(source)
+		ev.Cache, ev.UsageSource, ev.SavingsSource = CacheOutcome(cache), UsageSource(source), SavingsSource(savings)
+		ev.Fallback = ev.SavingsSource == SavingsFallback
 		ev.Unpriced, ev.Stream, ev.Status = unpriced != 0, stream != 0, int(status)
 		out = append(out, ev)
 	}

@@ -11,7 +11,7 @@ import (
 
 // sqliteDialect: ? placeholders; BEGIN IMMEDIATE (the _txlock DSN option) takes the write
 // lock up front, which also serialises migrations across processes; 32766 host parameters
-// per statement allow 1000 rows of 31 columns.
+// per statement allow 1000 rows of 32 columns.
 var sqliteDialect = dialect{name: "sqlite", maxRows: 1000}
 
 // sqlitePragmas are applied to every connection: write-ahead logging (readers never block

@@ -66,15 +66,21 @@ func addMoneyOK(a, b Money, ok bool) (Money, bool) {
 	return s, ok && fits
 }
 
-// Price fills ev's PriceVersion, Cost, Counterfactual, Savings and Unpriced from its
-// tokens, models, cache outcome and time. It allocates nothing.
+// Price fills ev's PriceVersion, Cost, Counterfactual, Savings, SavingsSource and
+// Unpriced from its tokens, models, cache outcome, Fallback flag and time. It allocates
+// nothing.
 //
 //   - Cost: the served model's price for the tokens; zero when the response came from
 //     the gateway cache or a coalesced call (the provider was not paid for it).
 //   - Counterfactual: the requested model's price for the same tokens, as if there were
 //     no gateway cache and no rerouting. The provider's own prompt caching is kept: it is
-//     the provider's discount, not a Switchyard saving.
+//     the provider's discount, not a Switchyard saving. For a fallback it is Cost: what
+//     a failed first choice would have cost is not money anyone kept.
 //   - Savings: Counterfactual − Cost.
+//   - SavingsSource: the cache outcome's source (exact_cache, semantic_cache,
+//     coalescing) when served from the gateway; else fallback when ev.Fallback; else
+//     routing when another model than the requested one served; else none. A caller
+//     that discounts Cost afterwards (the batch lane) sets its own source.
 //   - Unpriced: a model needed for Cost or Counterfactual has no price at ev.Time. The
 //     event then claims no savings (Savings 0), Cost is 0 when the served model is
 //     unpriced, and Counterfactual falls back to Cost when the requested one is.
@@ -99,11 +105,33 @@ func (p *Pricer) Price(ev *Event) {
 	if !counterOK {
 		counter = cost
 	}
+	ev.SavingsSource = savingsSource(ev.Cache, ev.Fallback, requested != served)
+	if ev.SavingsSource == SavingsFallback {
+		counter, counterOK = cost, costOK
+	}
 	ev.Cost, ev.Counterfactual, ev.Unpriced = cost, counter, !costOK || !counterOK
 	ev.Savings = 0
 	if !ev.Unpriced {
 		ev.Savings = counter - cost
 	}
+}
+
+// savingsSource classifies an event's savings: served from the gateway (by outcome),
+// else a fallback, else another model by policy, else none.
+func savingsSource(c CacheOutcome, fallback, rerouted bool) SavingsSource {
+	switch {
+	case c == CacheHit:
+		return SavingsExactCache
+	case c == CacheSemantic:
+		return SavingsSemanticCache
+	case c == CacheCoalesced:
+		return SavingsCoalescing
+	case fallback:
+		return SavingsFallback
+	case rerouted:
+		return SavingsRouting
+	}
+	return SavingsNone
 }
 
 func (p *Pricer) costWith(cat *Catalog, model string, at time.Time, t Tokens) (Money, bool) {
