@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +87,12 @@ func (g *Gateway) attemptDirect(ex *exchange, ctx context.Context, t *target, pr
 // deliver translates a successful (2xx) complete upstream answer, offers it to the cache
 // and hands it to out.
 func (g *Gateway) deliver(ex *exchange, c *router.Candidate, t *target, pr *provider.Request, resp *fasthttp.Response, start time.Time, out sink) attemptResult {
-	body, usage, err := t.tr.Decode(pr, resp.Body(), nil)
+	raw, err := identityBody(resp)
+	if err != nil {
+		c.Health.Done(router.Failure, 0, 0)
+		return attemptResult{err: apierr.BadGateway("upstream_bad_answer", "the upstream provider's compressed answer could not be decoded"), status: resp.StatusCode()}
+	}
+	body, usage, err := t.tr.Decode(pr, raw, nil)
 	if err != nil {
 		c.Health.Done(router.Failure, 0, 0)
 		return attemptResult{err: classify(err), status: resp.StatusCode()}
@@ -195,4 +202,23 @@ func parseRetryAfter(v string) time.Duration {
 		}
 	}
 	return 0
+}
+
+// identityBody is the answer's body without its content coding: an upstream that
+// compressed it anyway (it was asked for identity) is decoded, so its usage is metered
+// and the client gets what it expects. A truncated or corrupt body is an error.
+func identityBody(resp *fasthttp.Response) ([]byte, error) {
+	switch ce := resp.Header.ContentEncoding(); {
+	case len(ce) == 0 || bytes.EqualFold(ce, []byte("identity")):
+		return resp.Body(), nil
+	case bytes.EqualFold(ce, []byte("gzip")):
+		b, err := resp.BodyGunzip()
+		resp.Header.Del("Content-Encoding")
+		return b, err
+	case bytes.EqualFold(ce, []byte("deflate")):
+		b, err := resp.BodyInflate()
+		resp.Header.Del("Content-Encoding")
+		return b, err
+	}
+	return nil, fmt.Errorf("unsupported content encoding %q", resp.Header.ContentEncoding())
 }

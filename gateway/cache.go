@@ -123,7 +123,7 @@ func (g *Gateway) serveHit(ctx *fasthttp.RequestCtx, hit *cache.Hit, pr *provide
 		rec.served = m
 	}
 	rec.priceServed = rec.priceRequested
-	rec.stream = false
+	rec.stream, rec.replayed = pr.Stream, true
 	ctx.Response.Header.Set("X-Switchyard-Cache", hit.Header())
 	setRouteHeaders(&ctx.Response.Header, rec)
 	if pr.Stream {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/valyala/fasthttp"
 
@@ -59,6 +60,9 @@ func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = apierr.TooLarge(g.cfg.Limits.MaxBodyBytes)
+	case isHeaderTooLarge(err):
+		e = apierr.New(431, apierr.TypeInvalidRequest, "request_header_too_large", "",
+			fmt.Sprintf("the request's headers are larger than %d bytes (limits.max_header_bytes)", g.cfg.Limits.MaxHeaderBytes))
 	default:
 		var te interface{ Timeout() bool }
 		if errors.As(err, &te) && te.Timeout() {
@@ -69,4 +73,11 @@ func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	ctx.SetConnectionClose()
 	writeError(ctx, e)
+}
+
+// isHeaderTooLarge reports whether fasthttp failed to read a request head because it did
+// not fit the read buffer.
+func isHeaderTooLarge(err error) bool {
+	var sb *fasthttp.ErrSmallBuffer
+	return errors.As(err, &sb) || errors.Is(err, fasthttp.ErrSmallReadBuffer)
 }

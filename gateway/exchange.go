@@ -99,11 +99,11 @@ func (ex *exchange) complete() {
 	}
 	if ex.clientGone() && (rec.errCode == "" || rec.errCode == "client_closed_request") {
 		rec.errCode = "client_closed_request"
-		if !rec.stream {
+		if !rec.stream || rec.replayed {
 			rec.status = 499
 		}
 	}
-	if !rec.stream {
+	if !rec.stream || rec.replayed {
 		ex.us.complete = rec.status < 300
 	}
 	body := ex.body

@@ -153,15 +153,18 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		g.promptR = r
 	}
 	g.srv = &fasthttp.Server{
-		Handler:                       g.handle,
-		ErrorHandler:                  g.serverError,
-		Name:                          "switchyard",
-		NoDefaultServerHeader:         true,
-		NoDefaultContentType:          true,
-		MaxRequestBodySize:            cfg.Limits.MaxBodyBytes,
-		ReadBufferSize:                4 << 10,
-		IdleTimeout:                   120 * time.Second,
-		ReadTimeout:                   cfg.Timeouts.Request,
+		Handler:               g.handle,
+		ErrorHandler:          g.serverError,
+		Name:                  "switchyard",
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		MaxRequestBodySize:    cfg.Limits.MaxBodyBytes,
+		ReadBufferSize:        cfg.Limits.MaxHeaderBytes,
+		IdleTimeout:           120 * time.Second,
+		ReadTimeout:           cfg.Timeouts.HeaderRead, // the body's own bound is set once the headers are in
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: cfg.Timeouts.BodyRead}
+		},
 		CloseOnShutdown:               true,
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        slogAdapter{log},
@@ -235,7 +238,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 	}
 	close(g.ready)
 	var err error
-	ln = &backoffListener{Listener: ln, log: g.log, stats: &g.accepts}
+	ln = &backoffListener{Listener: ln, log: g.log, stats: &g.accepts, perIP: newIPCounter(g.cfg.Limits.MaxConnsPerIP)}
 	if g.cfg.TLS.CertFile != "" {
 		err = g.srv.ServeTLS(ln, g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
 	} else {

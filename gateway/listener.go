@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -15,16 +16,21 @@ import (
 // tries again; connections already open keep being served meanwhile, and accepting
 // recovers once descriptors are free. fasthttp's own loop would return the error and end
 // the process. Any other error (the listener closed) is returned.
+//
+// It also enforces limits.max_conns_per_ip (perIP, nil without a cap): a connection past
+// its address's cap is closed as soon as it is accepted.
 type backoffListener struct {
 	net.Listener
 	log   *slog.Logger
 	stats *acceptStats
+	perIP *ipCounter
 }
 
 // acceptStats counts accept errors that were waited out, for /metrics.
 type acceptStats struct {
-	errors atomic.Uint64
-	last   atomic.Int64 // unix nanoseconds of the last logged error, to log one a second
+	errors  atomic.Uint64
+	refused atomic.Uint64 // connections closed at once: their address was at its cap
+	last    atomic.Int64  // unix nanoseconds of the last logged error, to log one a second
 }
 
 func (l *backoffListener) Accept() (net.Conn, error) {
@@ -32,7 +38,15 @@ func (l *backoffListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err == nil {
-			return c, nil
+			if l.perIP == nil {
+				return c, nil
+			}
+			if ic := l.perIP.admit(c); ic != nil {
+				return ic, nil
+			}
+			l.stats.refused.Add(1)
+			_ = c.Close()
+			continue
 		}
 		if !temporaryAcceptError(err) {
 			return nil, err
@@ -58,3 +72,57 @@ func temporaryAcceptError(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// ipCounter counts open connections per client address. Its lock is taken twice per
+// connection (accept and close), never per request.
+type ipCounter struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func newIPCounter(max int) *ipCounter {
+	if max <= 0 {
+		return nil
+	}
+	return &ipCounter{max: max, n: map[string]int{}}
+}
+
+// admit counts c against its address and returns it wrapped to uncount itself on Close,
+// or nil when the address is at its cap.
+func (p *ipCounter) admit(c net.Conn) net.Conn {
+	ip := c.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[ip] >= p.max {
+		return nil
+	}
+	p.n[ip]++
+	return &ipConn{Conn: c, p: p, ip: ip}
+}
+
+// ipConn is a connection counted against its address. It keeps the socket reachable
+// (SyscallConn), so the client watch still sees it.
+type ipConn struct {
+	net.Conn
+	p      *ipCounter
+	ip     string
+	closed atomic.Bool
+}
+
+func (c *ipConn) Close() error {
+	if !c.closed.Swap(true) {
+		c.p.mu.Lock()
+		if c.p.n[c.ip]--; c.p.n[c.ip] <= 0 {
+			delete(c.p.n, c.ip)
+		}
+		c.p.mu.Unlock()
+	}
+	return c.Conn.Close()
+}
+
+// NetConn returns the connection underneath (sockpeek and TLS unwrap through it).
+func (c *ipConn) NetConn() net.Conn { return c.Conn }

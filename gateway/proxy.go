@@ -55,6 +55,7 @@ type record struct {
 	cache                       metering.CacheOutcome
 	tr                          traced
 	hit                         *cache.Hit // the cache lookup, to store the answer with
+	replayed                    bool       // answered whole from the cache (streamed or not)
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -75,6 +76,10 @@ func (g *Gateway) proxy(ex *exchange) {
 		if err = g.renderPrompt(rc, &f, rec, &pr.Body); err == nil {
 			pr.ClientModel, pr.Stream, pr.IncludeUsage = f.model, f.stream, f.stream && f.includeUsage
 		}
+	}
+	if err == nil && pr.Stream && !rc.Request.Header.IsHTTP11() {
+		err = apierr.BadRequest("stream_needs_http11", "stream",
+			"streaming needs HTTP/1.1 (an HTTP/1.0 client cannot read a chunked stream); send the request over HTTP/1.1 or without stream")
 	}
 	if err != nil {
 		ex.fail(err)
@@ -248,6 +253,9 @@ func fillRequest(req *fasthttp.Request, out *provider.Outbound) {
 		req.SetBodyRaw(out.Body)
 	}
 	req.Header.Set("User-Agent", userAgent)
+	// Metering reads usage off the answer, so ask for it uncompressed (a compressed
+	// answer is still decoded: see deliver).
+	req.Header.Set("Accept-Encoding", "identity")
 	for _, h := range out.Header {
 		req.Header.Set(h.Key, h.Value)
 	}
@@ -281,14 +289,15 @@ func (g *Gateway) callTarget(ctx context.Context, t *target, pr *provider.Reques
 		retryAfter: string(resp.Header.Peek("Retry-After"))}, nil
 }
 
-// setRouteHeaders stamps what served the request.
+// setRouteHeaders stamps what served the request. Values that came from the client (a
+// model name passed through) are echoed only when they are short and printable.
 func setRouteHeaders(h *fasthttp.ResponseHeader, rec *record) {
-	h.Set("X-Switchyard-Route", rec.route)
-	h.Set("X-Switchyard-Model", rec.served)
-	h.Set("X-Switchyard-Deployment", rec.deployment)
-	h.Set("X-Switchyard-Policy", rec.policy)
+	setSafe(h, "X-Switchyard-Route", rec.route)
+	setSafe(h, "X-Switchyard-Model", rec.served)
+	setSafe(h, "X-Switchyard-Deployment", rec.deployment)
+	setSafe(h, "X-Switchyard-Policy", rec.policy)
 	if rec.promptID != "" {
-		h.Set("X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
+		setSafe(h, "X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
 	}
 	if rec.cache == metering.CacheMiss {
 		h.Set("X-Switchyard-Cache", "miss")
@@ -299,7 +308,7 @@ func setRouteHeaders(h *fasthttp.ResponseHeader, rec *record) {
 // response is written after the handler returns). A streamed answer's headers are gone
 // before its cost is known; its cost is in the ledger and the trace.
 func setCostHeaders(ctx *fasthttp.RequestCtx, rec *record) {
-	if rec.provider == "" || rec.unpriced || rec.stream {
+	if rec.provider == "" || rec.unpriced || (rec.stream && !rec.replayed) {
 		return
 	}
 	ctx.Response.Header.Set("X-Switchyard-Cost-Usd", rec.cost.String())
@@ -320,4 +329,22 @@ func (g *Gateway) finish(rec *record, rid string, start time.Time, latency, ttft
 	g.settle(rec)
 	observePrompt(rec)
 	g.endTrace(rec, ev, start, ttft)
+}
+
+// maxEchoedHeader is the longest value the gateway echoes in a response header.
+const maxEchoedHeader = 256
+
+// setSafe sets header k to v when v is at most maxEchoedHeader bytes of printable ASCII,
+// and leaves it out otherwise: a control byte or a huge value would make HTTP clients
+// reject the whole answer.
+func setSafe(h *fasthttp.ResponseHeader, k, v string) {
+	if v == "" || len(v) > maxEchoedHeader {
+		return
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return
+		}
+	}
+	h.Set(k, v)
 }

@@ -220,6 +220,8 @@ func (s *upstreamStream) errorEvent(err error) (code string, ev *[]byte) {
 		e = apierr.BadGateway("upstream_stream_cut", "the upstream provider ended the stream before it was complete")
 	case errors.Is(err, errPanic):
 		e = apierr.Internal("internal error while relaying the stream")
+	case errors.Is(err, sse.ErrEventTooLarge):
+		e = apierr.BadGateway("upstream_event_too_large", "the upstream provider sent a stream event larger than 1 MiB")
 	default:
 		e = classify(err)
 		var ue *upstream.Error

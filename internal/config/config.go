@@ -91,6 +91,13 @@ type Limits struct {
 	// MaxJSONDepth is the deepest nesting of arrays and objects a request body may have;
 	// a deeper one gets 400 invalid_json before anything walks it. Default 128.
 	MaxJSONDepth int `yaml:"max_json_depth"`
+	// MaxHeaderBytes is the largest request head (request line and headers) accepted, in
+	// bytes; a larger one gets 431 and the connection is closed. It is also each client
+	// connection's read buffer. Default 8192.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxConnsPerIP caps the connections one client address may hold open; past it, new
+	// connections from that address are closed at once. Default 0 (no cap).
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 
 // Timeouts bound each phase of an upstream call. They are separate so a slow but
@@ -107,6 +114,13 @@ type Timeouts struct {
 	Request time.Duration `yaml:"request"`
 	// Shutdown is how long in-flight requests and streams may run after SIGTERM. Default 30s.
 	Shutdown time.Duration `yaml:"shutdown"`
+	// HeaderRead bounds how long a client may take to send a request's headers, from
+	// its connection opening (or its first byte on a kept-alive connection); a slower
+	// client's connection is closed. Default 10s.
+	HeaderRead time.Duration `yaml:"header_read"`
+	// BodyRead bounds how long a client may take to send a request's body once its
+	// headers arrived; a slower one gets 408. Default 30s.
+	BodyRead time.Duration `yaml:"body_read"`
 }
 
 // Model maps a public model name to a provider.
@@ -257,6 +271,9 @@ func (c *Config) Defaults() {
 	if c.Limits.MaxJSONDepth <= 0 {
 		c.Limits.MaxJSONDepth = 128
 	}
+	if c.Limits.MaxHeaderBytes <= 0 {
+		c.Limits.MaxHeaderBytes = 8 << 10
+	}
 	t := &c.Timeouts
 	if t.Connect <= 0 {
 		t.Connect = 5 * time.Second
@@ -272,6 +289,12 @@ func (c *Config) Defaults() {
 	}
 	if t.Shutdown <= 0 {
 		t.Shutdown = 30 * time.Second
+	}
+	if t.HeaderRead <= 0 {
+		t.HeaderRead = 10 * time.Second
+	}
+	if t.BodyRead <= 0 {
+		t.BodyRead = 30 * time.Second
 	}
 	c.Upstream.ConnectTimeout = t.Connect
 	c.Upstream = c.Upstream.WithDefaults()

@@ -192,6 +192,12 @@ func (s *openAIStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) {
 			return append(dst, ev.Raw...), false, upstreamStreamError(e)
 		}
 	}
+	if len(ev.Data) > 0 && !jsonx.Valid(ev.Data) {
+		// Not an OpenAI chunk: relaying it would hand the client's SDK a line it cannot
+		// parse, and metering would read nothing from it.
+		return dst, false, &StreamError{Err: apierr.BadGateway("upstream_bad_event",
+			"the upstream provider sent a stream event that is not JSON")}
+	}
 	return append(dst, ev.Raw...), false, nil
 }
 
