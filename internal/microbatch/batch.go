@@ -160,8 +160,14 @@ func (b *Batcher[Req, Res]) splitFlush(ctx context.Context, bt *batch[Req, Res],
 }
 
 // call is one flush call, its result count checked.
-func (b *Batcher[Req, Res]) call(ctx context.Context, key string, items []Req) ([]Res, error) {
-	res, err := b.flush(ctx, key, items)
+// A panic in the flush function fails this batch's callers with ErrPanic and nothing else.
+func (b *Batcher[Req, Res]) call(ctx context.Context, key string, items []Req) (res []Res, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, fmt.Errorf("%w: %v", ErrPanic, v)
+		}
+	}()
+	res, err = b.flush(ctx, key, items)
 	if err == nil && len(res) != len(items) {
 		err = fmt.Errorf("%w: %d results for %d items", ErrResultCount, len(res), len(items))
 	}

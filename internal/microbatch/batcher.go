@@ -34,6 +34,9 @@ var (
 	// ErrResultCount is the error of a flush that returned a number of results other than
 	// the number of items it was given (a bug in the flush function).
 	ErrResultCount = errors.New("microbatch: flush returned a wrong number of results")
+	// ErrPanic is the error of a flush that panicked (a bug in the flush function): its
+	// batch's callers fail, the process goes on.
+	ErrPanic = errors.New("microbatch: flush panicked")
 )
 
 // numShards is the number of independently locked parts of a Batcher's window map.

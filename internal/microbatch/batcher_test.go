@@ -472,3 +472,22 @@ func TestConfigDecodesFromYAMLStrictly(t *testing.T) {
 		t.Fatal("an unknown key was accepted")
 	}
 }
+
+func TestAFlushThatPanicsFailsItsBatchOnly(t *testing.T) {
+	b, err := New(Config{MaxWait: time.Millisecond}, func(_ context.Context, _ string, items []int) ([]int, error) {
+		if items[0] < 0 {
+			panic("bad flush")
+		}
+		return items, nil
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Submit(context.Background(), "k", -1, 1); !errors.Is(err, ErrPanic) {
+		t.Fatalf("err = %v, want ErrPanic", err)
+	}
+	if r, err := b.Submit(context.Background(), "k", 7, 1); err != nil || r != 7 {
+		t.Fatalf("after the panic: %v %v", r, err)
+	}
+}
