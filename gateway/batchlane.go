@@ -44,8 +44,9 @@ func (g *Gateway) newPassthrough() *passthrough {
 	return nil
 }
 
-// newBatchLane starts the collector with every OpenAI-schema provider's batch API.
-func (g *Gateway) newBatchLane() (*batchlane.Collector, error) {
+// newBatchLane starts the collector with every OpenAI-schema provider's batch API,
+// sharing its jobs in jobs (nil: in its own table only).
+func (g *Gateway) newBatchLane(jobs batchlane.JobStore) (*batchlane.Collector, error) {
 	ups := map[string]batchlane.Upstream{}
 	for i := range g.cfg.Providers {
 		pc := &g.cfg.Providers[i]
@@ -56,7 +57,7 @@ func (g *Gateway) newBatchLane() (*batchlane.Collector, error) {
 			Doer: &batchlane.HTTPDoer{Client: &http.Client{Timeout: 5 * time.Minute}}}
 	}
 	return batchlane.New(g.cfg.BatchLane.Config, batchlane.Options{Upstreams: ups, Sender: laneSender{g},
-		Budget: laneBudget{g}, Recorder: laneRecorder{g}, Log: g.log})
+		Budget: laneBudget{g}, Recorder: laneRecorder{g}, Log: g.log, Jobs: jobs})
 }
 
 // wantsDeferral reports whether the client asked for the batch lane.
@@ -137,7 +138,12 @@ func (g *Gateway) getJob(ctx *fasthttp.RequestCtx, id string) {
 		writeError(ctx, apierr.NotFound(string(ctx.Path())))
 		return
 	}
-	st, err := g.lane.Result(id)
+	st, err := g.lane.Result(context.Background(), id)
+	if err != nil && !errors.Is(err, batchlane.ErrUnknownJob) {
+		g.log.Error("batch lane job lookup failed", "job", id, "error", err.Error())
+		writeError(ctx, apierr.Unavailable("job_store_unavailable", "the batch lane's job store cannot be read; try again"))
+		return
+	}
 	if err != nil || st.Key != p.Key {
 		writeError(ctx, apierr.New(404, apierr.TypeInvalidRequest, "job_not_found", "", "no job "+strconv.Quote(id)))
 		return

@@ -57,8 +57,13 @@ func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
 	// attribution (issue 12, defect 6).
 	caller := batchlane.Caller{Key: p.Key, Team: p.ownTeam}
 	body := ctx.PostBody()
-	if err := g.owners.Authorize(tgt, body, caller); err != nil {
+	switch err := g.owners.Authorize(context.Background(), tgt, body, caller); {
+	case errors.Is(err, batchlane.ErrNotOwned):
 		writeError(ctx, apierr.New(404, apierr.TypeInvalidRequest, "not_found", "", "no such file or batch"))
+		return
+	case err != nil:
+		g.log.Error("batch passthrough refused: the ownership table cannot be read", "error", err.Error())
+		writeError(ctx, ownershipUnavailable())
 		return
 	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
@@ -81,9 +86,16 @@ func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	out := resp.Body()
-	g.owners.Learn(tgt, resp.StatusCode(), out, caller)
+	if err := g.owners.Learn(context.Background(), tgt, resp.StatusCode(), out, caller); err != nil {
+		// Fails closed: what the answer created stays unreachable through the gateway.
+		g.log.Error("batch passthrough: ownership not recorded", "key", p.Key, "error", err.Error())
+	}
 	if tgt.Action == batchlane.ActionList {
-		out = g.owners.FilterList(out, caller)
+		if out, err = g.owners.FilterList(context.Background(), out, caller); err != nil {
+			g.log.Error("batch passthrough list withheld: the ownership table cannot be read", "error", err.Error())
+			writeError(ctx, ownershipUnavailable())
+			return
+		}
 	}
 	if tgt.Resource == batchlane.ResourceFile && tgt.Action == batchlane.ActionContent && resp.StatusCode() < 300 {
 		g.meterBatchResults(out, p, pt.target.name)
@@ -95,6 +107,12 @@ func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetStatusCode(resp.StatusCode())
 	ctx.SetBody(out)
+}
+
+// ownershipUnavailable is the 503 for a passthrough call whose ownership cannot be
+// checked: the table fails closed.
+func ownershipUnavailable() error {
+	return apierr.Unavailable("ownership_unavailable", "the batch lane's ownership table cannot be read; try again")
 }
 
 // meterBatchResults records one cost event per result line that carries usage, with the

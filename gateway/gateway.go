@@ -123,12 +123,16 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 			return nil, fmt.Errorf("coalescing: %w", err)
 		}
 	}
+	shared, err := newSharedRedis(cfg) // batch lane and prompt rollback state shared by replicas (shared.go)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.BatchLane.Enabled {
-		if g.lane, err = g.newBatchLane(); err != nil {
+		if g.lane, err = g.newBatchLane(laneJobs(cfg.BatchLane.Config, shared)); err != nil {
 			return nil, fmt.Errorf("batch lane: %w", err)
 		}
 		g.passthrough = g.newPassthrough()
-		g.owners = batchlane.NewOwners(cfg.BatchLane.Config, nil)
+		g.owners = newOwners(cfg.BatchLane.Config, shared)
 	}
 	if cfg.Batching.Embeddings.Enabled {
 		if g.embeds, err = newEmbedBatcher(g, cfg.Batching.Embeddings.Config); err != nil {
@@ -143,7 +147,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	if cfg.Prompts != "" {
-		r, err := policies.NewPromptReloader(cfg.Prompts, func(reg *policies.Registry) error {
+		r, err := newPromptReloader(cfg.Prompts, shared, func(reg *policies.Registry) error {
 			g.prompts.Store(reg)
 			return nil
 		}, log)

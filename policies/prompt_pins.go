@@ -223,6 +223,9 @@ func compilePin(p *Pin, e *promptEntry, where string, errs *yamlx.Errors) *cPin 
 		return nil
 	}
 	cp.fingerprint = fmt.Sprintf("%s|%v|%v|%+v|%s|%+v", p.Prompt, sortedKeys(cp.feature), sortedKeys(cp.team), armsKey(cp), p.Sticky, rollbackKey(p.Rollback))
+	if cp.rb != nil {
+		cp.rb.id = rolloutID(cp.fingerprint)
+	}
 	return cp
 }
 

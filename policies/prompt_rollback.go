@@ -77,8 +77,11 @@ const rollbackBuckets = 10
 // It is safe for concurrent use without locks: counters are atomics in per-arm ring
 // buckets, a bucket is replaced by compare-and-swap when its time slice comes round
 // again. Observe costs a few atomic adds, plus a comparison (2×10 bucket reads) when the
-// outcome is a canary's. The state is per process: each replica decides on its own traffic.
+// outcome is a canary's. The counts are per process: each replica decides on its own
+// traffic; with a RollbackShare the decisions are shared, so a canary rolled back on one
+// replica is rolled back on all.
 type Rollback struct {
+	id       string // the rollout's id, the same on every replica with the same pins
 	cfg      RollbackConfig
 	margin   float64
 	versions []string // [0] is the baseline
@@ -92,6 +95,7 @@ type rollbackArm struct {
 	buckets [rollbackBuckets]atomic.Pointer[rollbackBucket]
 	tripped atomic.Bool
 	reason  atomic.Pointer[string]
+	shared  atomic.Bool // the decision is in the RollbackStore
 }
 
 // rollbackBucket counts one time slice's outcomes; epoch numbers the slice.
@@ -215,7 +219,16 @@ func (rb *Rollback) evaluate(i int, epoch int64) bool {
 		reason = fmt.Sprintf("version %s cost per request %.0f nano-USD over %d requests exceeds baseline %s's %.0f over %d by more than %g%%",
 			rb.versions[i], ccpr, cn, rb.versions[0], bcpr, bn, rb.margin*100)
 	}
-	rb.arms[i].reason.Store(&reason)
+	return rb.trip(i, reason)
+}
+
+// trip latches canary i's rollback with reason, and reports false when it was latched
+// already (the first reason stays).
+func (rb *Rollback) trip(i int, reason string) bool {
+	if rb.arms[i].tripped.Load() {
+		return false
+	}
+	rb.arms[i].reason.CompareAndSwap(nil, &reason)
 	return rb.arms[i].tripped.CompareAndSwap(false, true)
 }
 

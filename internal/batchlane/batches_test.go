@@ -233,14 +233,14 @@ func TestTheJobTableIsBoundedAndFinishedJobsLeaveAfterResultTTL(t *testing.T) {
 		t.Fatalf("job a before its TTL: %+v", st)
 	}
 	now.Add(int64(2 * time.Minute))
-	if _, err := c.Result(a); !errors.Is(err, batchlane.ErrUnknownJob) {
+	if _, err := c.Result(context.Background(), a); !errors.Is(err, batchlane.ErrUnknownJob) {
 		t.Fatalf("job a past its TTL: %v, want ErrUnknownJob", err)
 	}
 	submit(t, c, deferChat("gpt-4o-mini", "c")) // room again
 	if s := c.Stats(); s.Jobs != 1 {
 		t.Errorf("stats after the sweep: %+v, want 1 job", s)
 	}
-	if _, err := c.Result("sybatch_nonexistent"); !errors.Is(err, batchlane.ErrUnknownJob) {
+	if _, err := c.Result(context.Background(), "sybatch_nonexistent"); !errors.Is(err, batchlane.ErrUnknownJob) {
 		t.Errorf("unknown id: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/jsonx"
@@ -64,6 +65,10 @@ type Options struct {
 	Budget Budget
 	// Recorder meters finished jobs; nil records nothing.
 	Recorder Recorder
+	// Jobs shares job statuses with other replicas (RedisJobs): each change of a job is
+	// written there, and Result reads there the jobs this Collector does not hold. Nil
+	// keeps them in the Collector's own table only.
+	Jobs JobStore
 	// Log receives warnings (failed submissions, lost batches); nil discards them.
 	Log *slog.Logger
 	// Now stamps jobs and ages finished ones (ResultTTL); nil means time.Now. Scheduling
@@ -121,6 +126,8 @@ type Collector struct {
 
 	loopDone chan struct{}
 	budgetWG sync.WaitGroup
+
+	lastShareWarn atomic.Int64 // unix nanos of the last "job store write failed" warning
 }
 
 // New starts a Collector. cfg gets its defaults applied and is validated; opts must hold
@@ -167,7 +174,8 @@ var deferrable = map[string]string{
 }
 
 // Submit accepts d and returns its job id at once; the answer is fetched later with
-// Result. It never waits for I/O (ctx is only checked on entry). It fails with
+// Result. It waits for no I/O but, with a JobStore, one write of the queued job, bounded
+// by Config.StoreTimeout (ctx is only checked on entry). It fails with
 // ErrBadRequest (wrapped) for a request that cannot be deferred, ErrNoUpstream, ErrFull
 // or ErrClosed. It does not keep d.Body.
 func (c *Collector) Submit(ctx context.Context, d Deferred) (string, error) {
@@ -192,11 +200,42 @@ func (c *Collector) Submit(ctx context.Context, d Deferred) (string, error) {
 		if int64(len(line)) > c.cfg.MaxBatchBytes {
 			return "", fmt.Errorf("%w: the request is larger than max_batch_bytes (%d)", ErrBadRequest, c.cfg.MaxBatchBytes)
 		}
+		// Shared before it is queued, so no later change of the job can be overwritten by
+		// this first write. Should the queue refuse it, the id is never handed out.
+		c.share(ctx, c.liveTTL(), j.st)
 		return j.st.JobID, c.enqueueBatch(j, d, line)
 	}
 	d.Body = bytes.Clone(d.Body)
 	j.d = d
+	c.share(ctx, c.liveTTL(), j.st)
 	return j.st.JobID, c.enqueueBudget(j)
+}
+
+// liveTTL is how long the shared copy of an unfinished job is kept: past every deadline
+// the job can meet, so the copy of a job whose replica died before finishing it goes
+// away in the end.
+func (c *Collector) liveTTL() time.Duration {
+	return c.cfg.MaxWait + c.cfg.CompletionWindow + c.cfg.PollGrace + c.cfg.ResultTTL
+}
+
+// share writes sts to the JobStore, if any, within Config.StoreTimeout. A failure is
+// logged (at most every 10s) and otherwise ignored: the job still runs and is still
+// served by this replica, and its next change is written again.
+func (c *Collector) share(ctx context.Context, ttl time.Duration, sts ...Status) {
+	if c.opts.Jobs == nil || len(sts) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.StoreTimeout)
+	defer cancel()
+	err := c.opts.Jobs.Put(ctx, ttl, sts...)
+	if err == nil {
+		return
+	}
+	now, last := time.Now().UnixNano(), c.lastShareWarn.Load()
+	if now-last > int64(10*time.Second) && c.lastShareWarn.CompareAndSwap(last, now) {
+		c.log.Warn("batch lane: writing jobs to the shared store failed; other replicas do not see them yet",
+			"jobs", len(sts), "first", sts[0].JobID, "err", err)
+	}
 }
 
 // checkDeferred validates d and returns its canonical endpoint.
@@ -236,16 +275,39 @@ func (c *Collector) admit(j *job, size int64) error {
 	return nil
 }
 
-// Result returns a snapshot of the job's status, or ErrUnknownJob. The caller must check
-// that Status.Key (or Team) matches whoever asks before showing it.
-func (c *Collector) Result(jobID string) (Status, error) {
+// Result returns a snapshot of the job's status, or ErrUnknownJob. A job this Collector
+// does not hold is looked up in the JobStore, if any (one round trip, bounded by
+// Config.StoreTimeout); a store that cannot answer is an error other than ErrUnknownJob
+// (answer 503). The caller must check that Status.Key (or Team) matches whoever asks
+// before showing it.
+func (c *Collector) Result(ctx context.Context, jobID string) (Status, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	j, ok := c.jobs.m[jobID]
-	if !ok || (j.st.State.Final() && c.now().Sub(j.st.FinishedAt) > c.cfg.ResultTTL) {
+	var st Status
+	if ok {
+		st = j.st
+	}
+	c.mu.Unlock()
+	switch {
+	case ok && st.State.Final() && c.now().Sub(st.FinishedAt) > c.cfg.ResultTTL:
+		return Status{}, ErrUnknownJob
+	case ok:
+		return st, nil
+	case c.opts.Jobs == nil:
 		return Status{}, ErrUnknownJob
 	}
-	return j.st, nil
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.StoreTimeout)
+	defer cancel()
+	st, err := c.opts.Jobs.Get(ctx, jobID)
+	switch {
+	case errors.Is(err, ErrUnknownJob):
+		return Status{}, ErrUnknownJob
+	case err != nil:
+		return Status{}, fmt.Errorf("batchlane: reading job %s from the shared store: %w", jobID, err)
+	case st.State.Final() && c.now().Sub(st.FinishedAt) > c.cfg.ResultTTL:
+		return Status{}, ErrUnknownJob
+	}
+	return st, nil
 }
 
 // Stats are a Collector's current sizes.
@@ -319,6 +381,7 @@ func (c *Collector) settle(jobs []*job, outs []outcome) {
 		}
 	}
 	c.mu.Unlock()
+	c.share(context.Background(), c.cfg.ResultTTL, rec...)
 	if c.opts.Recorder != nil {
 		for _, s := range rec {
 			c.opts.Recorder.Record(s)

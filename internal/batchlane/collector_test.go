@@ -105,7 +105,7 @@ func submit(t *testing.T, c *batchlane.Collector, d batchlane.Deferred) string {
 
 func result(t *testing.T, c *batchlane.Collector, id string) batchlane.Status {
 	t.Helper()
-	st, err := c.Result(id)
+	st, err := c.Result(context.Background(), id)
 	if err != nil {
 		t.Fatalf("Result(%s): %v", id, err)
 	}

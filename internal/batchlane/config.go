@@ -26,6 +26,12 @@ const (
 	IsolationNone = "none" // everyone sees the whole provider account (single tenant)
 )
 
+// Store values: where the job and ownership tables live.
+const (
+	StoreMemory = "memory" // this process only
+	StoreRedis  = "redis"  // shared by the replicas using one Redis
+)
+
 // Config shapes the batch lane. Every field documents its unit and default; defaults are
 // applied in one place, WithDefaults. The zero Config is valid.
 type Config struct {
@@ -47,6 +53,18 @@ type Config struct {
 	// OwnerTTL is how long the ownership of a file or batch is remembered. Default 720h
 	// (30 days).
 	OwnerTTL time.Duration `yaml:"owner_ttl"`
+
+	// Store is where the job table and the ownership table live: "memory" (this process
+	// only; lost on restart) or "redis" (the top-level redis server, shared by every
+	// replica that uses the same server and RedisPrefix: a job submitted through one is
+	// fetched through any, a file uploaded through one is owned on all). Default memory.
+	Store string `yaml:"store"`
+	// RedisPrefix starts every Redis key the batch lane writes. Default
+	// "{switchyard:batchlane}:" (the braces keep every key in one Redis Cluster slot).
+	RedisPrefix string `yaml:"redis_prefix"`
+	// StoreTimeout bounds one call to the store (one Redis round trip, pipelined). Default
+	// 2s.
+	StoreTimeout time.Duration `yaml:"store_timeout"`
 
 	// Mode is how deferred requests run: "provider_batch" or "rate_budget". Default
 	// provider_batch.
@@ -109,6 +127,9 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.Isolation, IsolationKey)
 	setDefault(&c.MaxOwners, 100_000)
 	setDefault(&c.OwnerTTL, 30*24*time.Hour)
+	setDefault(&c.Store, StoreMemory)
+	setDefault(&c.RedisPrefix, "{switchyard:batchlane}:")
+	setDefault(&c.StoreTimeout, 2*time.Second)
 	setDefault(&c.Mode, ModeProviderBatch)
 	setDefault(&c.MaxRequests, 1000)
 	setDefault(&c.MaxBatchBytes, 100<<20)
@@ -147,6 +168,9 @@ func (c Config) Validate() error {
 	default:
 		bad("isolation", "%q is not key, team or none", c.Isolation)
 	}
+	if c.Store != StoreMemory && c.Store != StoreRedis {
+		bad("store", "%q is not memory or redis", c.Store)
+	}
 	if c.MaxOwners < 1 {
 		bad("max_owners", "%d is below 1", c.MaxOwners)
 	}
@@ -170,7 +194,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"owner_ttl", c.OwnerTTL}, {"max_wait", c.MaxWait}, {"poll_interval", c.PollInterval},
+	}{{"owner_ttl", c.OwnerTTL}, {"store_timeout", c.StoreTimeout}, {"max_wait", c.MaxWait}, {"poll_interval", c.PollInterval},
 		{"poll_grace", c.PollGrace}, {"request_timeout", c.RequestTimeout},
 		{"result_ttl", c.ResultTTL}, {"budget_recheck", c.BudgetRecheck}} {
 		if d.v <= 0 {

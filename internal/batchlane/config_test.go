@@ -13,7 +13,7 @@ import (
 func TestConfigDefaultsAreTheDocumentedOnes(t *testing.T) {
 	c := batchlane.Config{}.WithDefaults()
 	want := batchlane.Config{PricePercent: 50, Isolation: "key", MaxOwners: 100000, OwnerTTL: 720 * time.Hour,
-		Mode: batchlane.ModeProviderBatch, MaxRequests: 1000, MaxBatchBytes: 100 << 20, MaxWait: 10 * time.Minute,
+		Store: "memory", RedisPrefix: "{switchyard:batchlane}:", StoreTimeout: 2 * time.Second, Mode: batchlane.ModeProviderBatch, MaxRequests: 1000, MaxBatchBytes: 100 << 20, MaxWait: 10 * time.Minute,
 		CompletionWindow: 24 * time.Hour, PollInterval: 30 * time.Second, PollGrace: time.Hour,
 		RequestTimeout: 2 * time.Minute, SubmitAttempts: 5, MaxJobs: 100000, MaxStoredBytes: 512 << 20,
 		ResultTTL: 24 * time.Hour, Workers: 4, BudgetRecheck: time.Second}
@@ -33,6 +33,8 @@ func TestConfigValidateNamesTheBadField(t *testing.T) {
 	}{
 		{"a price above list", func(c *batchlane.Config) { c.PricePercent = 150 }, "price_percent"},
 		{"an unknown isolation", func(c *batchlane.Config) { c.Isolation = "tenant" }, "isolation"},
+		{"an unknown store", func(c *batchlane.Config) { c.Store = "postgres" }, "store"},
+		{"a store timeout that is not positive", func(c *batchlane.Config) { c.StoreTimeout = -time.Second }, "store_timeout"},
 		{"an unknown mode", func(c *batchlane.Config) { c.Mode = "later" }, "mode"},
 		{"an unknown provider mode", func(c *batchlane.Config) {
 			c.ProviderModes = map[string]batchlane.Mode{"vllm": "budget"}

@@ -183,14 +183,17 @@ func (c *Collector) trySubmit(ctx context.Context, b *providerBatch) (retry bool
 	if err == nil {
 		b.phase, b.jsonl, b.attempts = phasePoll, nil, 0
 		b.due, b.deadline = now.Add(c.cfg.PollInterval), now.Add(c.cfg.CompletionWindow+c.cfg.PollGrace)
+		var sts []Status
 		c.mu.Lock()
 		for _, j := range b.jobs {
 			if j.st.State == StateQueued {
 				j.st.State, j.st.BatchID = StateSubmitted, b.batchID
 				c.jobs.resize(j, 0)
+				sts = append(sts, j.st)
 			}
 		}
 		c.mu.Unlock()
+		c.share(ctx, c.liveTTL(), sts...)
 		return false
 	}
 	b.attempts++

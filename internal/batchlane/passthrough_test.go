@@ -32,7 +32,7 @@ func (p *proxy) do(caller batchlane.Caller, method, path, query, contentType str
 	if err != nil {
 		p.t.Fatalf("Route(%s %s): %v", method, path, err)
 	}
-	if err := p.owners.Authorize(target, body, caller); err != nil {
+	if err := p.owners.Authorize(context.Background(), target, body, caller); err != nil {
 		if !errors.Is(err, batchlane.ErrNotOwned) {
 			p.t.Fatalf("Authorize: %v", err)
 		}
@@ -49,9 +49,15 @@ func (p *proxy) do(caller batchlane.Caller, method, path, query, contentType str
 	if err != nil {
 		p.t.Fatalf("Do: %v", err)
 	}
-	p.owners.Learn(target, resp.Status, resp.Body, caller)
+	if err := p.owners.Learn(context.Background(), target, resp.Status, resp.Body, caller); err != nil {
+		p.t.Fatalf("Learn: %v", err)
+	}
 	if target.Action == batchlane.ActionList && resp.Status == 200 {
-		return resp.Status, p.owners.FilterList(resp.Body, caller)
+		out, err := p.owners.FilterList(context.Background(), resp.Body, caller)
+		if err != nil {
+			p.t.Fatalf("FilterList: %v", err)
+		}
+		return resp.Status, out
 	}
 	return resp.Status, resp.Body
 }
