@@ -211,6 +211,7 @@ func (g *Gateway) applyPolicy(snap *policies.Snapshot) error {
 		return err
 	}
 	g.router.SetBudget(router.BudgetConfig{Ratio: snap.Retry.BudgetRatio, MinPerSecond: snap.Retry.BudgetMinPerSecond})
+	g.setMetricLabels(snap)
 	g.plan.Store(p)
 	return nil
 }

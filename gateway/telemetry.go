@@ -8,10 +8,12 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/internal/provider"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/metering"
+	"github.com/switchyard/switchyard/policies"
 	"github.com/switchyard/switchyard/router"
 )
 
@@ -90,6 +92,48 @@ func costEvent(ev *metering.Event, deployment string) *telemetry.CostEvent {
 		UsageSource: string(ev.UsageSource), PriceVersion: ev.PriceVersion, CostPicoUSD: int64(ev.Cost),
 		CounterfactualPicoUSD: int64(ev.Counterfactual), SavingsPicoUSD: int64(ev.Savings), Unpriced: ev.Unpriced,
 		Status: ev.Status, ErrorCode: ev.ErrorCode, Stream: ev.Stream}
+}
+
+// setMetricLabels tells telemetry which model, feature and team values metric labels
+// may take under snap, the policy about to serve; any other value a client sends (a
+// model through the "*" model, x-switchyard-feature / x-switchyard-team, metadata) is
+// counted as _OTHER. applyPolicy calls it for every snapshot it swaps in; anything that
+// changes the keys at run time must call it too.
+func (g *Gateway) setMetricLabels(snap *policies.Snapshot) {
+	if g.tel.Enabled() {
+		g.tel.SetLabels(metricLabels(g.cfg, snap))
+	}
+}
+
+// metricLabels lists the configured values: the models named in the config and in the
+// policy (names, aliases and the providers' model names of their deployments, the
+// wildcard excepted), the features and teams of the gateway keys, the ones the policy's
+// routes match on, and "default" (the attribution of anonymous requests and keys
+// without a feature).
+func metricLabels(cfg *config.Config, snap *policies.Snapshot) *telemetry.Labels {
+	var models, features, teams []string
+	for _, m := range cfg.Models {
+		if m.Name != policies.Wildcard {
+			models = append(models, m.Name, m.UpstreamModel)
+			models = append(models, m.Aliases...)
+		}
+	}
+	if snap != nil {
+		for name, m := range snap.Models {
+			if name != policies.Wildcard {
+				models = append(models, name)
+			}
+			for _, d := range m.Deployments { // a wildcard's deployment may name a fixed model
+				models = append(models, d.Model)
+			}
+		}
+		features, teams = snap.AttributionValues()
+	}
+	features, teams = append(features, "default"), append(teams, "default")
+	for _, k := range cfg.Keys {
+		features, teams = append(features, k.Feature), append(teams, k.Team)
+	}
+	return telemetry.NewLabels(models, features, teams)
 }
 
 // observeGauges registers the callbacks for upstream health and ledger queue depth.

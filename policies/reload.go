@@ -24,14 +24,16 @@ type Status struct {
 // that fails to load or apply is rejected and logged with file:line; the last good
 // snapshot keeps serving. Reloads are serialised; Status is safe to read concurrently.
 type Reloader struct {
-	what   string // "policy" or "prompts", for logs
-	read   func() ([]Source, error)
-	vers   func([]Source) string
-	load   func([]Source) (*Status, error) // compile and apply; the Status of what now serves
-	log    *slog.Logger
-	mu     sync.Mutex
-	last   string // version of the sources last seen, valid or not
-	status atomic.Pointer[Status]
+	what string // "policy" or "prompts", for logs
+	read func() ([]Source, error)
+	vers func([]Source) string
+	load func([]Source) (*Status, error) // compile and apply; the Status of what now serves
+	log  *slog.Logger
+	mu   sync.Mutex
+	last string // version of the sources last seen, valid or not
+	// readErr is the text of the last read error, until a read succeeds.
+	readErr string
+	status  atomic.Pointer[Status]
 }
 
 // NewReloader loads the policy at path once (which must succeed) and applies it.
@@ -93,8 +95,15 @@ func (r *Reloader) Reload() error {
 	defer r.mu.Unlock()
 	srcs, err := r.read()
 	if err != nil {
-		return r.reject("", err)
+		// A file that cannot be read (missing, too large) fails every poll the same way:
+		// it is counted and logged once, and returned again without either.
+		if msg := err.Error(); msg != r.readErr {
+			r.readErr = msg
+			return r.reject("", err)
+		}
+		return err
 	}
+	r.readErr = ""
 	v := r.vers(srcs)
 	if v == r.last {
 		return nil

@@ -164,14 +164,19 @@ func addOpts(kvs ...attribute.KeyValue) []metric.AddOption {
 	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
 }
 
-// record records one finished request.
-func (in *instruments) record(op string, res *Result, errType string, start, end time.Time) {
+// record records one finished request. With lab non-nil, the models, feature and team
+// are folded to the values it knows (see Labels); nil records them as given.
+func (in *instruments) record(op string, res *Result, errType string, start, end time.Time, lab *Labels) {
 	ctx := context.Background() // no exemplars: they would cost on every sampled request
-	reqModel := res.RequestModel
+	reqModel, respModel, feature, team := res.RequestModel, res.ResponseModel, res.Feature, res.Team
+	if lab != nil {
+		reqModel, respModel = lab.Model(reqModel), lab.Model(respModel)
+		feature, team = lab.Feature(feature), lab.Team(team)
+	}
 	if res.Route == "" {
 		reqModel = otherValue
 	}
-	g := in.genai.get(genaiKey{op, res.Provider, reqModel, res.ResponseModel, errType}, buildGenAI)
+	g := in.genai.get(genaiKey{op, res.Provider, reqModel, respModel, errType}, buildGenAI)
 	in.duration.Record(ctx, end.Sub(start).Seconds(), g.duration...)
 	if res.Usage.Reported {
 		in.tokens.Record(ctx, res.Usage.InputTokens, g.input...)
@@ -191,7 +196,7 @@ func (in *instruments) record(op string, res *Result, errType string, start, end
 		in.routed.Add(ctx, 1, in.routes.get(routedKey{res.Route, res.Deployment, res.Provider}, buildRouted)...)
 	}
 	if res.CostPicoUSD != 0 || res.SavingsPicoUSD != 0 {
-		money := in.money.get(moneyKey{res.Feature, res.Team, res.ResponseModel, res.Provider}, buildMoney)
+		money := in.money.get(moneyKey{feature, team, respModel, res.Provider}, buildMoney)
 		if res.CostPicoUSD > 0 {
 			in.cost.Add(ctx, float64(res.CostPicoUSD)/picoPerUSD, money...)
 		}

@@ -30,8 +30,9 @@ type Result struct {
 	// and no code, error.type is the status code.
 	ErrorType string
 	// RequestModel is the model the client asked for; it names the span. Metrics record
-	// it as "_OTHER" for a request that never reached a route (Route is empty), so a
-	// client cannot create unbounded metric series by inventing model names.
+	// it as "_OTHER" for a request that never reached a route (Route is empty), and, like
+	// ResponseModel, Feature and Team, whenever it is not a value known to SetLabels, so
+	// a client cannot create unbounded metric series by inventing names.
 	RequestModel string
 	// ResponseModel is the model that served (the provider's model name).
 	ResponseModel string
@@ -143,7 +144,7 @@ func (r *RequestSpan) End(res Result) {
 		r.span.End()
 	}
 	if r.t.inst != nil {
-		r.t.inst.record(r.op, &res, errType, r.start, end)
+		r.t.inst.record(r.op, &res, errType, r.start, end, r.t.labels.Load())
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -47,6 +48,7 @@ type Telemetry struct {
 	lp     *sdklog.LoggerProvider // nil when logs are not exported
 	logger otellog.Logger         // nil when logs are not exported
 	reg    *prometheus.Registry   // nil when Prometheus is off
+	labels atomic.Pointer[Labels] // the known label values (SetLabels); nil: as given
 
 	mu    sync.Mutex
 	regs  []metric.Registration
