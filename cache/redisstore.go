@@ -13,8 +13,15 @@ import (
 )
 
 // ErrUnavailable is returned by the Redis store while it is known to be down (its
-// breaker is open): the call did not reach Redis.
-var ErrUnavailable = errors.New("cache: redis unavailable")
+// breaker is open): the call did not reach Redis. It matches ErrNotStored too
+// (errors.Is): an answer not stored because Redis is known to be down is an expected
+// outcome, logged once when Redis went down, not a new failure to log per request.
+var ErrUnavailable error = unavailableError{}
+
+type unavailableError struct{}
+
+func (unavailableError) Error() string        { return "cache: redis unavailable" }
+func (unavailableError) Is(target error) bool { return target == ErrNotStored }
 
 // NewRedisClient returns a go-redis client tuned for the cache's fail-open use: short dial,
 // read and write timeouts, no retries (a miss is cheaper than a slow hit), contexts
@@ -47,19 +54,22 @@ type RedisStore struct {
 	timeout time.Duration
 	brk     *breaker
 	log     *slog.Logger
+	logs    *logLimit // bounds the down/back lines of a flapping Redis
 	errs    atomic.Int64
 }
 
 var _ Store = (*RedisStore)(nil)
 
 // NewRedisStore returns a store over rdb with cfg's prefix, timeout and cooldown (after
-// WithDefaults). log receives one line when Redis goes down and one when it is back.
+// WithDefaults). log receives one line when Redis goes down and one when it is back, at
+// most RedisLogBurst of them per RedisLogInterval however Redis flaps; failing calls in
+// between are counted (Errors), not logged.
 func NewRedisStore(rdb redis.UniversalClient, cfg RedisConfig, log *slog.Logger) *RedisStore {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &RedisStore{
-		rdb: rdb, prefix: cfg.KeyPrefix, timeout: cfg.Timeout, log: log,
+		rdb: rdb, prefix: cfg.KeyPrefix, timeout: cfg.Timeout, log: log, logs: newLogLimit(nil),
 		brk: &breaker{cooldown: cfg.Cooldown, now: time.Now},
 	}
 }
@@ -86,13 +96,13 @@ func (s *RedisStore) do(ctx context.Context, op string, fn func(ctx context.Cont
 func (s *RedisStore) result(op string, err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
 		if s.brk.ok() {
-			s.log.Info("cache: redis is back")
+			s.logs.log(s.log, slog.LevelInfo, "cache: redis is back")
 		}
 		return err
 	}
 	s.errs.Add(1)
 	if s.brk.fail() {
-		s.log.Warn("cache: redis failing, cache reads are misses until it recovers", "op", op, "err", err)
+		s.logs.log(s.log, slog.LevelWarn, "cache: redis failing, cache reads are misses until it recovers", "op", op, "err", err.Error())
 	}
 	return fmt.Errorf("cache: redis %s: %w", op, err)
 }

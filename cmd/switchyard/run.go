@@ -12,6 +12,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/cache"
 	"github.com/switchyard/switchyard/gateway"
 	"github.com/switchyard/switchyard/internal/config"
 	"github.com/switchyard/switchyard/internal/logx"
@@ -90,6 +93,9 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	lw := logx.NewBufferedWriter(stderr, 0)
 	defer lw.Close()
 	log := logx.New(lw, cfg.Log.Level)
+	// go-redis has one logger per process, printing plain text to stderr by default:
+	// give it the JSON logger, bounded (a Redis outage fails every command).
+	redis.SetLogger(cache.NewRedisLogger(log))
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
