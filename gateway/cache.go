@@ -153,13 +153,10 @@ func (g *Gateway) storeAnswer(hit *cache.Hit, status int, body []byte, rid []byt
 }
 
 // adminCache answers DELETE /admin/cache?tenant=&feature=&model=&prompt_version= by
-// purging the matching entries on every replica.
+// purging the matching entries on every replica. Any other query parameter is a 400, so
+// a misspelt filter never purges everything.
 func (g *Gateway) adminCache(ctx *fasthttp.RequestCtx) {
-	if !requireMethod(ctx, "DELETE") {
-		return
-	}
-	if err := g.adminAuth(ctx); err != nil {
-		writeError(ctx, err)
+	if !g.adminRequest(ctx, "DELETE", "tenant", "feature", "model", "prompt_version") {
 		return
 	}
 	if g.cache == nil {

@@ -71,16 +71,19 @@ func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request
 			sel.req.StickyKey = f.metadata.Get("session_id").String()
 		}
 	}
-	if cr.Strategy == "complexity" {
+	if sel.route.Strategy == "complexity" {
 		sel.req.Score = router.Score(body, attrs.PromptTokens, string(ctx.Request.Header.Peek("X-Switchyard-Complexity")), router.ScoreWeights{})
 	}
 	dec, ok := g.router.First(sel.route, &sel.req, sel.cands)
 	if !ok {
 		return nil, apierr.Unavailable("no_deployment", "no deployment serves model "+pr.ClientModel)
 	}
-	dec.Route, dec.Strategy = cr.Name, cr.Strategy
+	// The strategy is the one that chose (dec.Strategy, the router route's): a route that
+	// sends the requested model splits among that model's deployments by weight, whatever
+	// strategy the policy route names, and the log line's strategy and reason must agree.
+	dec.Route = cr.Name
 	sel.dec = dec
-	rec.route, rec.strategy, rec.policy, rec.tier = cr.Name, cr.Strategy, pl.snap.Version, dec.Tier
+	rec.route, rec.strategy, rec.policy, rec.tier = cr.Name, dec.Strategy, pl.snap.Version, dec.Tier
 	return sel, nil
 }
 

@@ -48,6 +48,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	case "/admin/cache":
 		g.adminCache(ctx)
 		return
+	case "/admin/limits":
+		g.adminLimits(ctx)
+		return
 	default:
 		if isBatchAPI(path) {
 			g.batchPassthrough(ctx)

@@ -22,7 +22,14 @@ type Limiter struct {
 	clock func() time.Time
 	log   *slog.Logger
 	win   atomic.Pointer[windowCache]
+	// storeLog rate-limits the store-failure warnings: an outage fails every request, and
+	// one line per request would flood the log.
+	storeLog *rateLog
 }
+
+// storeLogEvery is the most often a store failure is logged; the next line says how many
+// were held back ("suppressed").
+const storeLogEvery = 10 * time.Second
 
 // LimiterOptions tunes a Limiter. They are wiring, not file configuration: the gateway
 // derives IdempotencyTTL from its whole-request timeout.
@@ -51,7 +58,7 @@ func NewLimiter(rules []LimitConfig, store LimitStore, opts LimiterOptions) (*Li
 	if store == nil {
 		return nil, errors.New("metering: NewLimiter needs a store")
 	}
-	l := &Limiter{store: store, ttl: opts.IdempotencyTTL, clock: opts.Clock, log: opts.Logger}
+	l := &Limiter{store: store, ttl: opts.IdempotencyTTL, clock: opts.Clock, log: opts.Logger, storeLog: newRateLog(storeLogEvery)}
 	if l.ttl <= 0 {
 		l.ttl = 15 * time.Minute
 	}
@@ -193,8 +200,7 @@ func (l *Limiter) Settle(ctx context.Context, res Reservation, actualTokens int6
 		actual: [numKinds]int64{1, max(actualTokens, 0), cost, cost},
 	}
 	if err := l.store.settle(context.WithoutCancel(ctx), b); err != nil {
-		l.log.LogAttrs(ctx, slog.LevelWarn, "limits: settle failed; counters keep the estimate",
-			slog.String("request_id", res.RequestID), slog.String("error", err.Error()))
+		l.warnStore(ctx, "limits: settle failed; counters keep the estimate", res.RequestID, err)
 		return fmt.Errorf("metering: settle %s: %w", res.RequestID, err)
 	}
 	return nil
@@ -207,8 +213,7 @@ func (l *Limiter) storeFailed(ctx context.Context, id string, at time.Time, ops 
 	}
 	for i := range ops {
 		if op := &ops[i]; op.mode == codeHard && op.failClosed {
-			l.log.LogAttrs(ctx, slog.LevelWarn, "limits: store failed; denying (fail_closed)",
-				slog.String("request_id", id), slog.String("error", err.Error()))
+			l.warnStore(ctx, "limits: store failed; denying (fail_closed)", id, err)
 			return Reservation{}, fmt.Errorf("%w: %s %q %s limit is fail_closed: %w",
 				ErrLimitsUnavailable, scopes[op.scope], op.value, op.kind, err)
 		}
@@ -216,9 +221,23 @@ func (l *Limiter) storeFailed(ctx context.Context, id string, at time.Time, ops 
 	for i := range ops {
 		ops[i].charged = 0 // nothing charged: Settle charges the whole actual usage
 	}
-	l.log.LogAttrs(ctx, slog.LevelWarn, "limits: store failed; admitting (fail_open)",
-		slog.String("request_id", id), slog.String("error", err.Error()))
+	l.warnStore(ctx, "limits: store failed; admitting (fail_open)", id, err)
 	return Reservation{RequestID: id, StoreErr: err, at: at, ops: ops}, nil
+}
+
+// warnStore logs a store failure at most once per storeLogEvery (for all its messages
+// together), with the number of lines held back since the last one. A held-back line
+// costs an atomic add and allocates nothing.
+func (l *Limiter) warnStore(ctx context.Context, msg, id string, err error) {
+	if !l.log.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	suppressed, ok := l.storeLog.allow()
+	if !ok {
+		return
+	}
+	l.log.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("request_id", id), slog.String("error", err.Error()),
+		slog.Int64("suppressed", suppressed))
 }
 
 // deny builds the *LimitError for the op that denied.

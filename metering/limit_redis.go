@@ -61,6 +61,7 @@ type RedisStore struct {
 	timeout         time.Duration
 	gate            redisGate
 	reserveS, settS *redis.Script
+	usageS          *redis.Script // reads counters for Limiter.Usage
 }
 
 var _ LimitStore = (*RedisStore)(nil)
@@ -81,7 +82,7 @@ func NewRedisStore(rdb redis.Scripter, cfg RedisStoreConfig) (*RedisStore, error
 	cfg.Defaults()
 	return &RedisStore{
 		rdb: rdb, prefix: cfg.Prefix, timeout: cfg.Timeout, gate: redisGate{cooldown: cfg.Cooldown},
-		reserveS: redis.NewScript(reserveLua), settS: redis.NewScript(settleLua),
+		reserveS: redis.NewScript(reserveLua), settS: redis.NewScript(settleLua), usageS: redis.NewScript(usageLua),
 	}, nil
 }
 

@@ -14,6 +14,7 @@ type limitRule struct {
 type limitRules struct {
 	exact [numScopes]map[string]*limitRule
 	any   [numScopes]*limitRule
+	cfgs  []LimitConfig // the rules as configured, defaults applied, for Usage
 }
 
 // compileLimits applies defaults to a copy of each rule, validates them all and builds
@@ -26,7 +27,7 @@ func compileLimits(cfgs []LimitConfig) (*limitRules, error) {
 	if err := ValidateLimits(cfgs); err != nil {
 		return nil, err
 	}
-	rs := &limitRules{}
+	rs := &limitRules{cfgs: cfgs}
 	for _, c := range cfgs {
 		r := &limitRule{mode: c.Mode.code(), failClosed: c.OnRedisError == FailClosed}
 		r.max[LimitRPM], r.max[LimitTPM] = c.RPM, c.TPM

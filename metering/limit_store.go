@@ -15,6 +15,9 @@ import (
 type LimitStore interface {
 	reserve(ctx context.Context, b reserveBatch) (reserveResult, error)
 	settle(ctx context.Context, b settleBatch) error
+	// usage fills each op's used from its counter in op.win (0 when there is none),
+	// writing nothing.
+	usage(ctx context.Context, ops []counterOp) error
 }
 
 // counterOp is one counter a request touches: a (scope, value, kind) in one window.

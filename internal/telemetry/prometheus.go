@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/otlptranslator"
@@ -22,8 +23,17 @@ var metricsFormat = expfmt.NewFormat(expfmt.TypeTextPlain).WithEscapingScheme(mo
 // newPrometheus builds a private registry and the OpenTelemetry reader that feeds it.
 // Names are translated the Prometheus way: dots to underscores, unit and _total
 // suffixes (gen_ai.client.operation.duration becomes gen_ai_client_operation_duration_seconds).
+// The registry also serves the Go runtime's metrics (go_goroutines, go_memstats_*, go_gc_*)
+// and the process's (process_cpu_seconds_total, process_resident_memory_bytes,
+// process_open_fds, …; the process ones on Linux and Windows only), collected at each scrape.
 func newPrometheus() (*prometheus.Registry, *otelprom.Exporter, error) {
 	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, nil, fmt.Errorf("telemetry: prometheus: go collector: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, nil, fmt.Errorf("telemetry: prometheus: process collector: %w", err)
+	}
 	exp, err := otelprom.New(
 		otelprom.WithRegisterer(reg),
 		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
