@@ -21,7 +21,9 @@
 // All provider I/O goes through a Doer, so the gateway can supply its pooled fasthttp
 // client and tests a net/http one (HTTPDoer) against a fake Batch API over loopback.
 //
-// State is in process memory, bounded in count, bytes and age (see Config). A deployment
-// of several replicas would need the job table and the ownership table in Redis; that is
-// not done (docs/batch-lane.md).
+// State is in process memory, bounded in count, bytes and age (see Config). To share it
+// between replicas, the job table has a JobStore (RedisJobs) that every change of a job is
+// written to and Result reads from, and the ownership table is an OwnerStore
+// (RedisOwners); a provider batch is still polled by the replica that submitted it
+// (docs/batch-lane.md).
 package batchlane
