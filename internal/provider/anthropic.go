@@ -22,10 +22,14 @@ import (
 //
 // Response ids are "chatcmpl-" followed by Anthropic's message id, so a client-visible
 // id still names the upstream message.
+//
+// The Messages API itself (OpMessages, OpCountTokens) is passed through instead: see
+// anthropic_native.go.
 type anthropic struct {
 	cfg     Config
 	url     string
 	headers []Header
+	native  nativeHeaders
 	// now is the clock for the "created" field; time.Now except in tests.
 	now func() time.Time
 }
@@ -47,7 +51,7 @@ func newAnthropic(c Config) *anthropic {
 		hs = append(hs, Header{"anthropic-version", c.AnthropicVersion})
 	}
 	hs = append(hs, Header{"Content-Type", "application/json"})
-	return &anthropic{cfg: c, url: c.BaseURL + path, headers: hs, now: time.Now}
+	return &anthropic{cfg: c, url: c.BaseURL + path, headers: hs, native: newNativeHeaders(c, c.BaseURL+path), now: time.Now}
 }
 
 // hasHeader reports whether hs sets key (case-insensitively): a configured header
@@ -63,9 +67,14 @@ func hasHeader(hs []Header, key string) bool {
 
 // Encode translates a chat completion request. It decodes the client body in full and
 // returns a 400 *apierr.Error naming the offending parameter when the request cannot be
-// expressed for Anthropic. Other operations are unsupported.
+// expressed for Anthropic. Messages API requests pass through (encodeNative); other
+// operations are unsupported.
 func (t *anthropic) Encode(r *Request, out *Outbound) error {
-	if r.Op != OpChat {
+	switch r.Op {
+	case OpChat:
+	case OpMessages, OpCountTokens:
+		return t.encodeNative(r, out)
+	default:
 		return apierr.Unsupported(r.ClientModel, r.Op.String())
 	}
 	req, err := t.request(r)

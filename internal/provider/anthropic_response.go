@@ -93,7 +93,11 @@ type (
 // Decode translates a Messages API answer into a chat.completion, appended to dst.
 // Text blocks are joined into the message content (null when the answer is only tool
 // calls); tool_use blocks become tool calls; thinking and server-tool blocks are dropped.
+// A Messages API answer passed through is returned as is (decodeNative).
 func (t *anthropic) Decode(r *Request, body, dst []byte) ([]byte, Usage, error) {
+	if r.Op == OpMessages || r.Op == OpCountTokens {
+		return decodeNative(r, body)
+	}
 	var in anthropicResponse
 	if err := jsonx.Unmarshal(body, &in); err != nil || in.Type != "message" {
 		return nil, Usage{}, apierr.BadGateway("upstream_invalid_response", "the upstream answer is not an Anthropic message")

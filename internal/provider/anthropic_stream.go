@@ -9,8 +9,12 @@ import (
 	"github.com/switchyard/switchyard/internal/sse"
 )
 
-// NewStream returns the decoder for one streamed Messages API answer to r.
+// NewStream returns the decoder for one streamed Messages API answer to r: translated to
+// chat.completion.chunk events for OpChat, passed through for OpMessages.
 func (t *anthropic) NewStream(r *Request) StreamDecoder {
+	if r.Op == OpMessages {
+		return &messagesStream{cfg: &t.cfg}
+	}
 	s := &anthropicStream{cfg: &t.cfg, model: r.ClientModel, created: t.now().Unix(), includeUsage: r.IncludeUsage}
 	s.buf = make([]byte, 0, 512) // a chunk is ~250 bytes plus its text
 	s.tools = s.toolsArr[:0]
@@ -239,30 +243,37 @@ func (s *anthropicStream) toolIndex(i int64) int32 {
 	return s.tools[i]
 }
 
-// mergeUsage takes the counts present in an Anthropic usage object. Counts are
-// cumulative, so a later event's count replaces an earlier one; absent and null counts
-// leave the earlier ones alone.
+// mergeUsage takes the counts present in an Anthropic usage object (see merge).
 func (s *anthropicStream) mergeUsage(u jsonx.Result) {
-	if !u.IsObject() {
-		return
+	if s.usage.merge(u) {
+		s.reported = true
 	}
-	s.reported = true
-	u.ForEach(func(k, v jsonx.Result) bool {
+}
+
+// merge takes the counts present in the Anthropic usage object r and reports whether r
+// is one. Counts are cumulative, so a later event's count replaces an earlier one;
+// absent and null counts leave the earlier ones alone.
+func (u *anthropicUsage) merge(r jsonx.Result) bool {
+	if !r.IsObject() {
+		return false
+	}
+	r.ForEach(func(k, v jsonx.Result) bool {
 		if v.Raw == "null" {
 			return true
 		}
 		switch k.Str {
 		case "input_tokens":
-			s.usage.InputTokens = v.Int()
+			u.InputTokens = v.Int()
 		case "output_tokens":
-			s.usage.OutputTokens = v.Int()
+			u.OutputTokens = v.Int()
 		case "cache_creation_input_tokens":
-			s.usage.CacheCreationInputTokens = v.Int()
+			u.CacheCreationInputTokens = v.Int()
 		case "cache_read_input_tokens":
-			s.usage.CacheReadInputTokens = v.Int()
+			u.CacheReadInputTokens = v.Int()
 		}
 		return true
 	})
+	return true
 }
 
 // appendJSONString appends the JSON string r: its literal as received when that is safe

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -12,6 +13,12 @@ const (
 	KindAzure     = "azure"     // Azure OpenAI deployments
 	KindAnthropic = "anthropic" // the Anthropic Messages API
 	KindMock      = "mock"      // the built-in deterministic provider, served in process
+)
+
+// Values of Config.ResponsesAPI.
+const (
+	ResponsesNative    = "native"    // pass Responses API requests through to the provider
+	ResponsesTranslate = "translate" // translate them to Chat Completions and back
 )
 
 // MockBaseURL is the base URL of the in-process mock provider; nothing is dialled for it.
@@ -38,7 +45,12 @@ type Config struct {
 	// Values may reference the environment as ${VAR}.
 	Headers map[string]string `yaml:"headers"`
 	// Paths override the path appended to BaseURL per operation: keys chat, completions,
-	// embeddings, models. Defaults are /chat/completions, /completions, /embeddings, /models.
+	// embeddings, models, responses. Defaults are /chat/completions, /completions,
+	// /embeddings, /models, /responses. For azure, responses is the whole path after
+	// BaseURL (default /openai/v1/responses, Azure's v1 API; it may carry a query such as
+	// ?api-version=preview); the others follow /openai/deployments/DEPLOYMENT. For
+	// anthropic, chat replaces /v1/messages, and count_tokens is that path plus
+	// /count_tokens.
 	Paths map[string]string `yaml:"paths"`
 	// APIVersion is Azure's api-version query parameter. Default 2024-10-21.
 	APIVersion string `yaml:"api_version"`
@@ -47,6 +59,13 @@ type Config struct {
 	// MaxTokensDefault is the max_tokens sent to Anthropic when the client sets none
 	// (Anthropic requires it). Default 4096.
 	MaxTokensDefault int `yaml:"max_tokens_default"`
+	// ResponsesAPI is how Responses API requests (POST /v1/responses) reach this
+	// provider: "native" passes the client's body through with only model patched, and
+	// the answer back byte for byte; "translate" turns them into Chat Completions and
+	// back. Default native for kind azure and for kind openai whose base URL's host is
+	// api.openai.com, translate otherwise (OpenAI-compatible servers rarely implement the
+	// Responses API). Kinds anthropic and mock do not speak it: native is an error there.
+	ResponsesAPI string `yaml:"responses_api"`
 
 	// key is the resolved secret; never logged, never sent to clients.
 	key string
@@ -101,10 +120,21 @@ func (c *Config) Resolve(getenv func(string) string) error {
 	}
 	for k := range c.Paths {
 		switch k {
-		case "chat", "completions", "embeddings", "models":
+		case "chat", "completions", "embeddings", "models", "responses":
 		default:
-			return fmt.Errorf("provider %q: unknown path key %q (want chat, completions, embeddings or models)", c.Name, k)
+			return fmt.Errorf("provider %q: unknown path key %q (want chat, completions, embeddings, models or responses)", c.Name, k)
 		}
+	}
+	switch c.ResponsesAPI {
+	case "":
+		c.ResponsesAPI = c.defaultResponsesAPI()
+	case ResponsesTranslate:
+	case ResponsesNative:
+		if c.Kind == KindAnthropic || c.Kind == KindMock {
+			return fmt.Errorf("provider %q: responses_api: native needs a provider that implements the Responses API (kind openai or azure), not kind %s; use translate", c.Name, c.Kind)
+		}
+	default:
+		return fmt.Errorf("provider %q: unknown responses_api %q (want native or translate)", c.Name, c.ResponsesAPI)
 	}
 	for k, v := range c.Headers {
 		c.Headers[k] = os.Expand(v, getenv)
@@ -116,6 +146,31 @@ func (c *Config) Resolve(getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// NativeResponses reports whether Responses API requests are passed through to this
+// provider as they are (responses_api: native) rather than translated to Chat
+// Completions. On a config that was not resolved it applies the default rule.
+func (c *Config) NativeResponses() bool {
+	mode := c.ResponsesAPI
+	if mode == "" {
+		mode = c.defaultResponsesAPI()
+	}
+	return mode == ResponsesNative
+}
+
+// defaultResponsesAPI is ResponsesAPI's default: native for Azure and for the OpenAI API
+// itself, translate for every other server (and for kinds that do not speak it).
+func (c *Config) defaultResponsesAPI() string {
+	switch c.Kind {
+	case KindAzure:
+		return ResponsesNative
+	case KindOpenAI, "":
+		if u, err := url.Parse(c.BaseURL); err == nil && strings.EqualFold(u.Hostname(), "api.openai.com") {
+			return ResponsesNative
+		}
+	}
+	return ResponsesTranslate
 }
 
 // SetKey sets the upstream key directly (embedded default, tests).
@@ -133,6 +188,8 @@ func (c *Config) path(op Op) string {
 		key, def = "embeddings", "/embeddings"
 	case OpModels:
 		key, def = "models", "/models"
+	case OpResponses:
+		key, def = "responses", "/responses"
 	}
 	if p, ok := c.Paths[key]; ok {
 		return p

@@ -11,12 +11,16 @@ import (
 
 // openAI is the translator for the OpenAI API and every OpenAI-compatible server. The
 // request body passes through untouched except for the model name (when the upstream
-// name differs) and stream_options.include_usage (forced on for streams); responses pass
-// through byte for byte, except that the usage chunk the gateway forced is dropped again
-// when the client did not ask for it.
+// name differs) and stream_options.include_usage (forced on for chat and completion
+// streams); responses pass through byte for byte, except that the usage chunk the
+// gateway forced is dropped again when the client did not ask for it.
+//
+// It also passes the Responses API (OpResponses) through, body and answer, model patched
+// only; whether a provider gets Responses requests natively is Config.NativeResponses,
+// the gateway's decision. The mock provider does not implement it.
 type openAI struct {
 	cfg     Config
-	urls    [5]string // by Op
+	urls    [numOps]string // by Op; empty for the operations it does not serve
 	headers []Header
 }
 
@@ -25,13 +29,23 @@ var _ Lister = (*openAI)(nil)
 
 func newOpenAI(c Config) *openAI {
 	t := &openAI{cfg: c, headers: c.staticHeaders()}
-	for _, op := range []Op{OpChat, OpCompletion, OpEmbedding, OpModels} {
+	ops := []Op{OpChat, OpCompletion, OpEmbedding, OpModels, OpResponses}
+	if c.Kind == KindMock {
+		ops = ops[:4]
+	}
+	for _, op := range ops {
 		t.urls[op] = c.BaseURL + c.path(op)
 	}
 	return t
 }
 
+// Encode builds the upstream request: the client's body with model patched (and usage
+// forced on for chat and completion streams). Operations the provider does not speak
+// (the Messages API, and the Responses API on the mock) are an *apierr.Error.
 func (t *openAI) Encode(r *Request, out *Outbound) error {
+	if r.Op >= numOps || t.urls[r.Op] == "" {
+		return apierr.Unsupported(r.ClientModel, r.Op.String())
+	}
 	out.Method = "POST"
 	out.URL = t.urls[r.Op]
 	out.Header = append(out.Header, t.headers...)
@@ -54,12 +68,7 @@ func (t *openAI) EncodeList(out *Outbound) error {
 // bytes with the model replaced when the upstream name differs, and usage forced on for
 // streams. It returns r.Body itself when nothing needs to change.
 func PatchOpenAIBody(r *Request) ([]byte, error) {
-	body := r.Body
-	if r.Model != "" && r.Model != r.ClientModel {
-		if m := jsonx.Get(body, "model"); m.Exists() {
-			body = jsonx.Replace(body, m, strconv.AppendQuote(nil, r.Model))
-		}
-	}
+	body := patchModel(r)
 	if r.Stream && (r.Op == OpChat || r.Op == OpCompletion) && !r.IncludeUsage {
 		so := jsonx.Get(body, "stream_options")
 		switch {
@@ -80,11 +89,27 @@ func PatchOpenAIBody(r *Request) ([]byte, error) {
 	return body, nil
 }
 
+// patchModel returns the client's body with its top-level model replaced by the upstream
+// name when that differs, r.Body itself otherwise (and when the body has no model).
+func patchModel(r *Request) []byte {
+	if r.Model == "" || r.Model == r.ClientModel {
+		return r.Body
+	}
+	m := jsonx.Get(r.Body, "model")
+	if !m.Exists() {
+		return r.Body
+	}
+	return jsonx.Replace(r.Body, m, strconv.AppendQuote(nil, r.Model))
+}
+
+// Decode returns body itself and the usage it reports (chat, completions, embeddings
+// and Responses API answers alike).
 func (t *openAI) Decode(r *Request, body, dst []byte) ([]byte, Usage, error) {
 	return body, OpenAIUsage(jsonx.Get(body, "usage")), nil
 }
 
-// OpenAIUsage reads an OpenAI usage object (chat, completions or embeddings).
+// OpenAIUsage reads an OpenAI usage object (chat, completions, embeddings, or the
+// Responses API's input_tokens / output_tokens with their details).
 func OpenAIUsage(u jsonx.Result) Usage {
 	if !u.IsObject() {
 		return Usage{}
@@ -164,7 +189,12 @@ func OpenAIError(provider string, status int, body []byte, retryAfter string, se
 	}
 }
 
+// NewStream returns the decoder for one streamed answer to r: a Responses API stream
+// for OpResponses, else a Chat Completions (or completions) chunk stream.
 func (t *openAI) NewStream(r *Request) StreamDecoder {
+	if r.Op == OpResponses {
+		return &responsesStream{}
+	}
 	return &openAIStream{dropUsage: !r.IncludeUsage}
 }
 

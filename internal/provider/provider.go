@@ -13,15 +13,28 @@ import (
 	"github.com/switchyard/switchyard/internal/sse"
 )
 
-// Op is the OpenAI operation a request performs.
+// Op is the operation a request performs: an OpenAI Chat Completions family operation,
+// or a dialect's own operation passed through to a provider that speaks it natively.
 type Op uint8
 
-// The operations the gateway proxies.
+// The operations the gateway proxies. New operations are appended: the values are
+// stable within a build (tables are indexed by them), but not a wire format.
 const (
 	OpChat Op = iota + 1
 	OpCompletion
 	OpEmbedding
 	OpModels
+	// OpResponses is OpenAI's Responses API (POST /v1/responses), passed through to a
+	// provider that implements it (the OpenAI API, Azure OpenAI).
+	OpResponses
+	// OpMessages is Anthropic's Messages API (POST /v1/messages), passed through to an
+	// Anthropic provider.
+	OpMessages
+	// OpCountTokens is Anthropic's POST /v1/messages/count_tokens, passed through to an
+	// Anthropic provider.
+	OpCountTokens
+
+	numOps // one past the last operation: the size of tables indexed by Op
 )
 
 // String names the operation as it appears in logs and errors.
@@ -35,6 +48,12 @@ func (o Op) String() string {
 		return "embeddings"
 	case OpModels:
 		return "models"
+	case OpResponses:
+		return "responses"
+	case OpMessages:
+		return "messages"
+	case OpCountTokens:
+		return "messages.count_tokens"
 	}
 	return "unknown"
 }
@@ -65,11 +84,16 @@ type Request struct {
 	Model string
 	// ClientModel is the model name the client asked for.
 	ClientModel string
-	// Stream is true for a streamed chat or completion request.
+	// Stream is true for a streamed request (chat, completion, responses or messages).
 	Stream bool
 	// IncludeUsage is true when the client asked for the usage chunk
 	// (stream_options.include_usage); the gateway forces usage on either way.
 	IncludeUsage bool
+	// Header holds the client headers the request's dialect forwards to a provider that
+	// speaks the dialect natively (for the Messages API: anthropic-version and
+	// anthropic-beta, as the client sent them). A translator sends the ones its provider
+	// understands and ignores the rest; translators must not modify Header.
+	Header []Header
 }
 
 // Header is one HTTP header to send upstream.
