@@ -2,6 +2,7 @@ package responses
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/dialect"
@@ -137,7 +138,7 @@ func (s *stream) text(dst []byte, refusal bool, esc string) []byte {
 // toolCall appends one tool call delta. A chunk names its call by index; servers that
 // omit the index send each call whole, told apart by id.
 func (s *stream) toolCall(dst []byte, tc jsonx.Result) ([]byte, error) {
-	id := inner(tc.Get("id"))
+	id := strings.Clone(inner(tc.Get("id")))
 	var index int64
 	switch ix := tc.Get("index"); {
 	case ix.Type == jsonx.Number:
@@ -158,7 +159,7 @@ func (s *stream) toolCall(dst []byte, tc jsonx.Result) ([]byte, error) {
 		dst = s.closeOpen(dst, false)
 		at = len(s.a.items)
 		it := item{id: s.e.itemID("fc", at), status: statusInProgress, call: true, callID: id,
-			name: inner(tc.Get("function.name"))}
+			name: strings.Clone(inner(tc.Get("function.name")))}
 		if it.callID == "" {
 			it.callID = s.e.itemID("call", at)
 		}
@@ -169,7 +170,7 @@ func (s *stream) toolCall(dst []byte, tc jsonx.Result) ([]byte, error) {
 	}
 	it := &s.a.items[at]
 	if it.name == "" {
-		it.name = inner(tc.Get("function.name"))
+		it.name = strings.Clone(inner(tc.Get("function.name")))
 	}
 	if args := inner(tc.Get("function.arguments")); args != "" {
 		dst = s.head(dst, "response.function_call_arguments.delta")

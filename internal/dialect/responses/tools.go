@@ -54,7 +54,7 @@ func appendTool(out []byte, param string, tool jsonx.Result, first bool) ([]byte
 		return nil, apierr.MissingParam(param + ".type")
 	default:
 		return nil, apierr.BadRequest("unsupported_value", param+".type",
-			"the built-in tool "+strconv.Quote(typ.Str)+" is not available for this model; only function tools are")
+			"the built-in tool "+strconv.Quote(typ.Str)+" is not available for this model: its provider runs function tools only")
 	}
 	name := tool.Get("name")
 	if !isString(name) || name.Str == "" {
