@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -173,5 +174,31 @@ models: [{name: gpt-4o-mini, provider: openai}, {name: text-embedding-3-small, p
 	}
 	if !found {
 		t.Fatalf("no metered embeddings call in %v", evs)
+	}
+}
+
+// TestARefusedSemanticCandidateSaysWhichGuard: the order guard refuses "Is every square a
+// rectangle?" against a stored "Is every rectangle a square?"; the answer is a miss that
+// names the guard, and a true paraphrase is still a semantic hit.
+func TestARefusedSemanticCandidateSaysWhichGuard(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{})
+	g := cachingGateway(t, up, "")
+	ask := func(q string) testutil.Response {
+		return g.Post(t, "/v1/chat/completions", strings.Replace(faq, "What is the capital of France?", q, 1), "Authorization", "Bearer ka")
+	}
+	if r := ask("Is every rectangle a square?"); r.Status != 200 || r.Header.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("first question: %d cache=%q", r.Status, r.Header.Get("X-Switchyard-Cache"))
+	}
+	var swapped testutil.Response
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if swapped = ask("Is every square a rectangle?"); swapped.Header.Get("X-Switchyard-Cache-Refused") != "" {
+			break
+		}
+	}
+	if got := swapped.Header.Get("X-Switchyard-Cache-Refused"); got != "order" || swapped.Header.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("swapped question: cache=%q refused=%q, want a miss refused by order", swapped.Header.Get("X-Switchyard-Cache"), got)
+	}
+	if r := ask("is every rectangle a square"); r.Header.Get("X-Switchyard-Cache") != "semantic" || r.Header.Get("X-Switchyard-Cache-Refused") != "" {
+		t.Fatalf("a paraphrase: cache=%q refused=%q, want a semantic hit", r.Header.Get("X-Switchyard-Cache"), r.Header.Get("X-Switchyard-Cache-Refused"))
 	}
 }
