@@ -76,16 +76,34 @@ func FuzzDecodeError(f *testing.F) {
 	})
 }
 
+// fuzzStreams are the stream decoders FuzzStream picks from with a byte: the first three
+// as fuzzKinds, then the native pass-through ones.
+var fuzzStreams = []struct {
+	kind string
+	op   Op
+}{{KindOpenAI, OpChat}, {KindAzure, OpChat}, {KindAnthropic, OpChat}, {KindOpenAI, OpResponses}, {KindAnthropic, OpMessages}}
+
 // FuzzStream reads arbitrary bytes as an upstream SSE stream and feeds each event to
-// each translator's stream decoder: no panic, and every event a translated stream
-// (Anthropic's) emits is a chunk whose data is a JSON object or [DONE].
+// each translator's stream decoder: no panic, every event a translated stream
+// (Anthropic's) emits is a chunk whose data is a JSON object or [DONE], and a native
+// pass-through stream emits each event as received or not at all.
 func FuzzStream(f *testing.F) {
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\ndata: [DONE]\n\n"), uint8(0), false)
 	f.Add([]byte("data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n"), uint8(1), true)
 	addFixtures(f, "stream", func(b []byte) { f.Add(b, uint8(2), true) })
-	f.Fuzz(func(t *testing.T, stream []byte, kind uint8, includeUsage bool) {
-		tr, k := fuzzTranslator(t, kind)
-		dec := tr.NewStream(&Request{Op: OpChat, Model: "m", ClientModel: "m", Stream: true, IncludeUsage: includeUsage})
+	for i, dir := range []string{"responses", "messages"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", "native", dir, "*.sse"))
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b, uint8(3+i), false)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, pick uint8, includeUsage bool) {
+		s := fuzzStreams[int(pick)%len(fuzzStreams)]
+		tr, k := newTestTranslator(t, s.kind), s.kind
+		native := s.op != OpChat
+		dec := tr.NewStream(&Request{Op: s.op, Model: "m", ClientModel: "m", Stream: true, IncludeUsage: includeUsage})
 		r := sse.NewReader(bytes.NewReader(stream), 1<<16)
 		for {
 			ev, err := r.Next()
@@ -97,7 +115,10 @@ func FuzzStream(f *testing.F) {
 			if err != nil && !errors.As(err, &se) {
 				t.Fatalf("stream error %v is not a *StreamError", err)
 			}
-			if k == KindAnthropic {
+			if native && len(out) != 0 && !bytes.Equal(out, ev.Raw) {
+				t.Fatalf("a pass-through stream emitted %q for the event %q", out, ev.Raw)
+			}
+			if k == KindAnthropic && !native {
 				sse.EachData(out, func(data []byte) {
 					if string(data) != "[DONE]" && jsonx.ValidObject(data, 0) != nil {
 						t.Fatalf("chunk data %q is not a JSON object (from %q)", data, ev.Raw)
