@@ -66,3 +66,77 @@ func TestMockSectionsAreStrict(t *testing.T) {
 		})
 	}
 }
+
+func TestResponsesAPIIsAProviderKey(t *testing.T) {
+	data := `providers:
+  - name: openai
+    kind: openai
+    base_url: https://api.openai.com/v1
+    responses_api: translate
+  - name: vllm
+    kind: openai
+    base_url: http://vllm:8000/v1
+    responses_api: native
+    paths:
+      responses: /v1/responses
+  - name: azure
+    kind: azure
+    base_url: https://contoso.openai.azure.com
+models:
+  - name: "*"
+    provider: openai
+`
+	c, err := Parse("features.yaml", []byte(data), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"openai": false, "vllm": true, "azure": true}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if got := p.NativeResponses(); got != want[p.Name] {
+			t.Errorf("provider %s: NativeResponses() = %v, want %v", p.Name, got, want[p.Name])
+		}
+	}
+}
+
+func TestResponsesAPIErrorsNameTheProviderLine(t *testing.T) {
+	head := "models:\n  - name: \"*\"\n    provider: m\nproviders:\n  - name: m\n"
+	tests := []struct {
+		name, body, err string
+	}{
+		{"native on an anthropic provider is an error at the provider", "    kind: anthropic\n    base_url: https://api.anthropic.com\n    responses_api: native\n",
+			`features.yaml:5: provider "m": responses_api: native needs a provider that implements the Responses API`},
+		{"native on the mock is an error at the provider", "    kind: mock\n    responses_api: native\n", `features.yaml:5: provider "m": responses_api: native`},
+		{"an unknown mode is an error", "    kind: openai\n    base_url: https://api.openai.com/v1\n    responses_api: passthrough\n", `unknown responses_api "passthrough"`},
+		{"a misspelt key is an error at its line", "    kind: openai\n    base_url: https://api.openai.com/v1\n    response_api: native\n", `features.yaml:8: unknown key "response_api"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("features.yaml", []byte(head+tt.body), func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("error %v, want one containing %q", err, tt.err)
+			}
+		})
+	}
+}
+
+func TestTheEmbeddedDefaultChoosesResponsesAPIByBaseURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		native bool
+	}{
+		{"the OpenAI API is native", map[string]string{"OPENAI_API_KEY": "sk-test"}, true},
+		{"an explicit OpenAI base URL is native", map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "https://api.openai.com/v1/"}, true},
+		{"another OPENAI_BASE_URL translates", map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://localhost:11434/v1"}, false},
+		{"the mock translates", map[string]string{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Embedded(func(k string) string { return tt.env[k] })
+			if got := c.Providers[0].NativeResponses(); got != tt.native {
+				t.Fatalf("NativeResponses() = %v, want %v", got, tt.native)
+			}
+		})
+	}
+}
