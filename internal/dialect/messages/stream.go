@@ -31,8 +31,9 @@ const maxBlocks = 1024
 //
 // Blocks are sequential, as Anthropic's are: text after a tool call opens a new text
 // block. Arguments for a tool call whose block was already closed (an upstream that
-// interleaves calls) cannot be sent any more; they are kept in Result. Reasoning deltas
-// are not shown (see Response). Text and argument fragments are copied as the JSON
+// interleaves calls; OpenAI and vLLM stream them one after the other) cannot be sent any
+// more and are dropped, from Result too, so that Result is always what the events
+// carried. Reasoning deltas are not shown (see Response). Text and argument fragments are copied as the JSON
 // string literals the upstream sent; each chunk is parsed once.
 type stream struct {
 	meta     dialect.Meta
@@ -189,10 +190,10 @@ func (s *stream) toolDelta(tc jsonx.Result, dst []byte) []byte {
 	if args.Type != jsonx.String || args.Str == "" {
 		return dst
 	}
-	blk.args = append(blk.args, args.Str...)
 	if bi != s.open {
-		return dst // its block is closed: kept for Result only
+		return dst // its block is closed: see the type's comment
 	}
+	blk.args = append(blk.args, args.Str...)
 	b := s.blockDelta()
 	b = append(b, `"input_json_delta","partial_json":`...)
 	b = append(b, args.Raw...)
