@@ -87,9 +87,9 @@ type echo struct {
 // newEcho renders the echoed members from m. m.Request must be the JSON object that
 // Request accepted (the gateway validated it); members it lacks get OpenAI's defaults.
 func newEcho(m dialect.Meta) *echo {
-	req := jsonx.View(m.Request)
-	if !req.IsObject() {
-		req = jsonx.Result{}
+	var f fields
+	if req := jsonx.View(m.Request); req.IsObject() {
+		f = readFields(req)
 	}
 	e := &echo{idBase: strings.TrimPrefix(m.ID, "resp_")}
 	e.head = append(e.head, `{"id":`...)
@@ -98,41 +98,43 @@ func newEcho(m dialect.Meta) *echo {
 	e.head = appendInt(e.head, m.Created)
 	e.head = append(e.head, `,"status":"`...)
 
-	e.mid = echoMember(e.mid, req, "instructions", "null")
-	e.mid = echoMember(e.mid, req, "max_output_tokens", "null")
-	e.mid = echoMember(e.mid, req, "max_tool_calls", "null")
+	e.mid = echoMember(e.mid, "instructions", f.instructions, "null")
+	e.mid = echoMember(e.mid, "max_output_tokens", f.maxOutputTokens, "null")
+	e.mid = echoMember(e.mid, "max_tool_calls", f.maxToolCalls, "null")
 	e.mid = append(e.mid, `,"model":`...)
-	if m.Model != "" {
+	switch {
+	case m.Model != "":
 		e.mid = jsonx.Quote(e.mid, m.Model)
-	} else if model := req.Get("model"); isString(model) {
-		e.mid = append(e.mid, model.Raw...)
-	} else {
+	case isString(f.model):
+		e.mid = append(e.mid, f.model.Raw...)
+	default:
 		e.mid = append(e.mid, `""`...)
 	}
 	e.mid = append(e.mid, `,"output":`...)
 
-	e.tail = echoMember(e.tail, req, "parallel_tool_calls", "true")
-	e.tail = echoMember(e.tail, req, "previous_response_id", "null")
-	e.tail = echoMember(e.tail, req, "reasoning", `{"effort":null,"summary":null}`)
-	e.tail = echoMember(e.tail, req, "store", "true")
-	e.tail = echoMember(e.tail, req, "temperature", "1")
-	e.tail = echoMember(e.tail, req, "text", `{"format":{"type":"text"}}`)
-	e.tail = echoMember(e.tail, req, "tool_choice", `"auto"`)
-	e.tail = echoMember(e.tail, req, "tools", "[]")
-	e.tail = echoMember(e.tail, req, "top_p", "1")
-	e.tail = echoMember(e.tail, req, "truncation", `"disabled"`)
+	e.tail = echoMember(e.tail, "parallel_tool_calls", f.parallel, "true")
+	e.tail = echoMember(e.tail, "previous_response_id", f.previousResponseID, "null")
+	e.tail = echoMember(e.tail, "reasoning", f.reasoning, `{"effort":null,"summary":null}`)
+	e.tail = echoMember(e.tail, "store", f.store, "true")
+	e.tail = echoMember(e.tail, "temperature", f.temperature, "1")
+	e.tail = echoMember(e.tail, "text", f.text, `{"format":{"type":"text"}}`)
+	e.tail = echoMember(e.tail, "tool_choice", f.toolChoice, `"auto"`)
+	e.tail = echoMember(e.tail, "tools", f.tools, "[]")
+	e.tail = echoMember(e.tail, "top_p", f.topP, "1")
+	e.tail = echoMember(e.tail, "truncation", f.truncation, `"disabled"`)
 	e.tail = append(e.tail, `,"usage":`...)
 
-	e.end = echoMember(e.end, req, "user", "null")
-	e.end = echoMember(e.end, req, "metadata", "{}")
+	e.end = echoMember(e.end, "user", f.user, "null")
+	e.end = echoMember(e.end, "metadata", f.metadata, "{}")
 	e.end = append(e.end, '}')
 	return e
 }
 
-// echoMember appends ,"key": and the request's value for key, compacted, or def.
-func echoMember(dst []byte, req jsonx.Result, key, def string) []byte {
+// echoMember appends ,"key": and the request's value v, compacted, or def when the
+// request has none.
+func echoMember(dst []byte, key string, v jsonx.Result, def string) []byte {
 	raw := def
-	if v := req.Get(key); present(v) {
+	if present(v) {
 		raw = v.Raw
 	}
 	return appendMember(dst, false, key, raw)

@@ -21,34 +21,35 @@ func (t *Translator) Request(body []byte, prior [][]byte) (dialect.Chat, error) 
 	if !doc.IsObject() {
 		return dialect.Chat{}, apierr.InvalidJSON()
 	}
-	if err := refuseUnsupported(doc); err != nil {
+	f := readFields(doc)
+	if err := refuseUnsupported(&f); err != nil {
 		return dialect.Chat{}, err
 	}
-	model := doc.Get("model")
+	model := f.model
 	if !present(model) {
 		return dialect.Chat{}, apierr.MissingParam("model")
 	}
 	if !isString(model) {
 		return dialect.Chat{}, invalidType("model", "a string")
 	}
-	stream := doc.Get("stream").Bool()
+	stream := f.stream.Bool()
 
 	out := make([]byte, 0, len(body)+128)
 	out = append(out, `{"model":`...)
 	out = append(out, model.Raw...)
 	out = append(out, `,"messages":[`...)
 	var err error
-	if out, err = appendMessages(out, doc, prior); err != nil {
+	if out, err = appendMessages(out, &f, prior); err != nil {
 		return dialect.Chat{}, err
 	}
 	out = append(out, ']')
-	if out, err = t.appendSampling(out, doc); err != nil {
+	if out, err = t.appendSampling(out, &f); err != nil {
 		return dialect.Chat{}, err
 	}
-	if out, err = appendTools(out, doc); err != nil {
+	if out, err = appendTools(out, &f); err != nil {
 		return dialect.Chat{}, err
 	}
-	if out, err = appendTextFormat(out, doc.Get("text")); err != nil {
+	if out, err = appendTextFormat(out, f.text); err != nil {
 		return dialect.Chat{}, err
 	}
 	if stream {
@@ -58,47 +59,50 @@ func (t *Translator) Request(body []byte, prior [][]byte) (dialect.Chat, error) 
 }
 
 // refuseUnsupported is the 400 for the request members Chat Completions cannot express.
-func refuseUnsupported(doc jsonx.Result) error {
-	if doc.Get("background").Bool() {
+func refuseUnsupported(f *fields) error {
+	switch {
+	case f.background.Bool():
 		return unsupported("background", "background mode is not available for this model")
-	}
-	for _, param := range [...]string{"conversation", "prompt"} {
-		if present(doc.Get(param)) {
-			return unsupported(param, "the "+param+" parameter is not available for this model")
-		}
+	case present(f.conversation):
+		return unsupported("conversation", "conversations are not available for this model; send the input items themselves")
+	case present(f.prompt):
+		return unsupported("prompt", "stored prompts are not available for this model; send the prompt's text as instructions")
 	}
 	return nil
 }
 
 // appendSampling appends the limits and sampling members, each only when the client set it.
-func (t *Translator) appendSampling(out []byte, doc jsonx.Result) ([]byte, error) {
-	if v := doc.Get("max_output_tokens"); present(v) {
+func (t *Translator) appendSampling(out []byte, f *fields) ([]byte, error) {
+	if v := f.maxOutputTokens; present(v) {
 		if v.Type != jsonx.Number {
 			return nil, invalidType("max_output_tokens", "an integer")
 		}
 		out = appendMember(out, false, t.maxTokensField, v.Raw)
 	}
-	for _, k := range [...]string{"temperature", "top_p"} {
-		if v := doc.Get(k); present(v) {
-			if v.Type != jsonx.Number {
-				return nil, invalidType(k, "a number")
+	for _, m := range [...]struct {
+		k string
+		v jsonx.Result
+	}{{"temperature", f.temperature}, {"top_p", f.topP}} {
+		if present(m.v) {
+			if m.v.Type != jsonx.Number {
+				return nil, invalidType(m.k, "a number")
 			}
-			out = appendMember(out, false, k, v.Raw)
+			out = appendMember(out, false, m.k, m.v.Raw)
 		}
 	}
-	if v := doc.Get("reasoning.effort"); isString(v) {
+	if v := f.reasoning.Get("effort"); isString(v) {
 		out = appendMember(out, false, "reasoning_effort", v.Raw)
 	}
-	if v := doc.Get("user"); isString(v) {
+	if v := f.user; isString(v) {
 		out = appendMember(out, false, "user", v.Raw)
 	}
 	return out, nil
 }
 
 // appendMessages appends the Chat messages, comma-separated.
-func appendMessages(out []byte, doc jsonx.Result, prior [][]byte) ([]byte, error) {
+func appendMessages(out []byte, f *fields, prior [][]byte) ([]byte, error) {
 	w := messageWriter{out: out}
-	switch in := doc.Get("instructions"); {
+	switch in := f.instructions; {
 	case isString(in):
 		if in.Str != "" {
 			w.begin("system")
@@ -115,7 +119,7 @@ func appendMessages(out []byte, doc jsonx.Result, prior [][]byte) ([]byte, error
 		}
 		w.raw(p)
 	}
-	input := doc.Get("input")
+	input := f.input
 	switch {
 	case isString(input):
 		w.begin("user")

@@ -12,8 +12,8 @@ import (
 // {type,function:{name,description,parameters,strict}}; any other tool type is a
 // built-in tool Chat Completions cannot run, a 400 naming it. tool_choice and
 // parallel_tool_calls are sent only with tools: OpenAI refuses them otherwise.
-func appendTools(out []byte, doc jsonx.Result) ([]byte, error) {
-	tools := doc.Get("tools")
+func appendTools(out []byte, f *fields) ([]byte, error) {
+	tools := f.tools
 	if !present(tools) {
 		return out, nil
 	}
@@ -35,10 +35,10 @@ func appendTools(out []byte, doc jsonx.Result) ([]byte, error) {
 		return out[:mark], nil
 	}
 	out = append(out, ']')
-	if out, err = appendToolChoice(out, doc.Get("tool_choice")); err != nil {
+	if out, err = appendToolChoice(out, f.toolChoice); err != nil {
 		return nil, err
 	}
-	if v := doc.Get("parallel_tool_calls"); v.IsBool() {
+	if v := f.parallel; v.IsBool() {
 		out = appendMember(out, false, "parallel_tool_calls", v.Raw)
 	}
 	return out, nil
