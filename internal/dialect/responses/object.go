@@ -92,13 +92,17 @@ func newEcho(m dialect.Meta) *echo {
 		f = readFields(req)
 	}
 	e := &echo{idBase: strings.TrimPrefix(m.ID, "resp_")}
-	e.head = append(e.head, `{"id":`...)
+	// One buffer holds the four fragments, each capped so that none grows into the next.
+	buf := make([]byte, 0, 640+len(m.ID)+len(m.Model)+len(f.instructions.Raw)+len(f.tools.Raw)+
+		len(f.text.Raw)+len(f.reasoning.Raw)+len(f.metadata.Raw)+len(f.toolChoice.Raw)+len(f.user.Raw))
+	e.head = append(buf, `{"id":`...)
 	e.head = jsonx.Quote(e.head, m.ID)
 	e.head = append(e.head, `,"object":"response","created_at":`...)
 	e.head = appendInt(e.head, m.Created)
 	e.head = append(e.head, `,"status":"`...)
+	e.head = e.head[:len(e.head):len(e.head)]
 
-	e.mid = echoMember(e.mid, "instructions", f.instructions, "null")
+	e.mid = echoMember(e.head[len(e.head):], "instructions", f.instructions, "null")
 	e.mid = echoMember(e.mid, "max_output_tokens", f.maxOutputTokens, "null")
 	e.mid = echoMember(e.mid, "max_tool_calls", f.maxToolCalls, "null")
 	e.mid = append(e.mid, `,"model":`...)
@@ -111,8 +115,9 @@ func newEcho(m dialect.Meta) *echo {
 		e.mid = append(e.mid, `""`...)
 	}
 	e.mid = append(e.mid, `,"output":`...)
+	e.mid = e.mid[:len(e.mid):len(e.mid)]
 
-	e.tail = echoMember(e.tail, "parallel_tool_calls", f.parallel, "true")
+	e.tail = echoMember(e.mid[len(e.mid):], "parallel_tool_calls", f.parallel, "true")
 	e.tail = echoMember(e.tail, "previous_response_id", f.previousResponseID, "null")
 	e.tail = echoMember(e.tail, "reasoning", f.reasoning, `{"effort":null,"summary":null}`)
 	e.tail = echoMember(e.tail, "store", f.store, "true")
@@ -123,12 +128,16 @@ func newEcho(m dialect.Meta) *echo {
 	e.tail = echoMember(e.tail, "top_p", f.topP, "1")
 	e.tail = echoMember(e.tail, "truncation", f.truncation, `"disabled"`)
 	e.tail = append(e.tail, `,"usage":`...)
+	e.tail = e.tail[:len(e.tail):len(e.tail)]
 
-	e.end = echoMember(e.end, "user", f.user, "null")
+	e.end = echoMember(e.tail[len(e.tail):], "user", f.user, "null")
 	e.end = echoMember(e.end, "metadata", f.metadata, "{}")
 	e.end = append(e.end, '}')
 	return e
 }
+
+// size is the length of the echoed members, a lower bound of a response object's.
+func (e *echo) size() int { return len(e.head) + len(e.mid) + len(e.tail) + len(e.end) }
 
 // echoMember appends ,"key": and the request's value v, compacted, or def when the
 // request has none.

@@ -57,7 +57,7 @@ func (t *Translator) Response(chat []byte, m dialect.Meta) ([]byte, provider.Usa
 		a.items[len(a.items)-1].status = statusIncomplete
 	}
 	a.setUsage(doc.Get("usage"))
-	return e.appendObject(make([]byte, 0, 1024+len(chat)), &a), a.usage, nil
+	return e.appendObject(make([]byte, 0, e.size()+256+len(chat)), &a), a.usage, nil
 }
 
 func badAnswer(msg string) *apierr.Error {

@@ -36,7 +36,9 @@ type chatCall struct {
 }
 
 func newStream(m dialect.Meta) *stream {
-	return &stream{e: newEcho(m), open: -1, a: answer{status: statusInProgress}}
+	e := newEcho(m)
+	return &stream{e: e, open: -1, a: answer{status: statusInProgress},
+		result: make([]byte, 0, e.size()+512)}
 }
 
 // Event takes one Chat Completions SSE event's data. A chunk that is not JSON, an error
@@ -56,19 +58,30 @@ func (s *stream) Event(data []byte, dst []byte) ([]byte, bool, error) {
 	if !jsonx.Valid(data) {
 		return dst, false, apierr.BadGateway("upstream_bad_event", "the upstream sent a stream event that is not JSON")
 	}
-	doc := jsonx.View(data)
-	if e := doc.Get("error"); present(e) {
-		return dst, false, apierr.BadGateway("upstream_error", "the upstream failed mid-stream: "+e.Get("message").String())
+	var errObj, usage, choice jsonx.Result
+	empty := false // choices is an empty array: the usage chunk
+	jsonx.View(data).ForEach(func(k, v jsonx.Result) bool {
+		switch k.Str {
+		case "error":
+			errObj = v
+		case "usage":
+			usage = v
+		case "choices":
+			choice = v.Get("0")
+			empty = v.IsArray() && !choice.Exists()
+		}
+		return true
+	})
+	if present(errObj) {
+		return dst, false, apierr.BadGateway("upstream_error", "the upstream failed mid-stream: "+errObj.Get("message").String())
 	}
-	usage := doc.Get("usage")
 	s.a.setUsage(usage)
-	choices := doc.Get("choices")
-	if choice := choices.Get("0"); choice.IsObject() {
+	if choice.IsObject() {
 		var err error
 		if dst, err = s.choice(dst, choice); err != nil {
 			return dst, false, err
 		}
-	} else if s.finished && usage.IsObject() {
+	} else if s.finished && empty && usage.IsObject() {
 		return s.finish(dst), true, nil
 	}
 	return dst, false, nil
