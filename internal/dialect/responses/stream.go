@@ -43,7 +43,8 @@ func newStream(m dialect.Meta) *stream {
 
 // Event takes one Chat Completions SSE event's data. A chunk that is not JSON, an error
 // object in the stream and a tool call chunk for an item already closed are upstream
-// failures (502); the gateway then ends the stream with Fail.
+// failures (502); the gateway then ends the stream with Fail. An upstream that ends
+// without [DONE] or the usage chunk is not done either, and must be ended with Fail too.
 func (s *stream) Event(data []byte, dst []byte) ([]byte, bool, error) {
 	if s.done {
 		return dst, true, nil
