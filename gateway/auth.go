@@ -61,6 +61,8 @@ func (kr *keyring) authenticate(ctx *fasthttp.RequestCtx) (Principal, error) {
 		presented = bytes.TrimSpace(h[len(bearer):])
 	case len(ctx.Request.Header.Peek("Api-Key")) > 0: // Azure-style clients
 		presented = ctx.Request.Header.Peek("Api-Key")
+	case len(ctx.Request.Header.Peek("X-Api-Key")) > 0: // Anthropic's SDKs and Claude Code
+		presented = ctx.Request.Header.Peek("X-Api-Key")
 	}
 	if len(presented) == 0 {
 		return Principal{}, apierr.InvalidKey(true)

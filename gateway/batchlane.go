@@ -183,6 +183,7 @@ func (r laneRecorder) Record(s batchlane.Status) {
 	ev.Cost = batchlane.AtBatchPrice(ev.Cost, s.PricePercent) // the counterfactual stays at list price
 	if !ev.Unpriced {
 		ev.Savings = ev.Counterfactual - ev.Cost
+		ev.SavingsSource = metering.SavingsBatchLane
 	}
 	if r.g.meter.ledger != nil {
 		if err := r.g.meter.ledger.Append(ev); err != nil {

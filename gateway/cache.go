@@ -60,6 +60,7 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	if err != nil {
 		return nil, false, apierr.BadRequest("invalid_cache_directive", "", err.Error())
 	}
+	rec.cacheOn = true
 	span := rec.tr.span.Child(telemetry.SpanCache)
 	defer span.End()
 	scope := cacheScope(rec, sel.dec.Candidate.Model)
@@ -85,7 +86,11 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	case cache.Miss:
 		rec.cache = metering.CacheMiss
 	case cache.Exact, cache.Semantic:
-		return hit, g.serveHit(ctx, hit, pr, rec), nil
+		served := g.serveHit(ctx, hit, pr, rec)
+		if served { // savings are labelled with the provider whose answer it was
+			rec.kind = g.targets[sel.dec.Candidate.Provider].kind
+		}
+		return hit, served, nil
 	}
 	return hit, false, nil
 }

@@ -39,6 +39,7 @@ type flightMeta struct {
 	usage   atomic.Pointer[provider.Usage]
 	served  string
 	upModel string
+	kind    string // the serving provider's kind, for the followers' savings labels
 }
 
 // coalesceKey returns the flight key for a routed request, or "" when it must not be
@@ -46,7 +47,7 @@ type flightMeta struct {
 // with the scope and the answer's shape: deterministic requests pay for a hash, never a
 // canonicalisation. Two bodies that differ only in member order or spacing therefore do
 // not share a flight (the exact cache, which canonicalises, still serves the second).
-func (g *Gateway) coalesceKey(pl *plan, sel *selection, pr *provider.Request, f *fields, rec *record) string {
+func (g *Gateway) coalesceKey(pl *plan, sel *selection, pr *provider.Request, f *fields, rec *record, a api) string {
 	if pr.Op == provider.OpModels {
 		return ""
 	}
@@ -60,7 +61,7 @@ func (g *Gateway) coalesceKey(pl *plan, sel *selection, pr *provider.Request, f 
 	sc := cacheScope(rec, sel.dec.Candidate.Model)
 	var h maphash.Hash
 	h.SetSeed(g.flightSeed)
-	for _, s := range [...]string{pr.Op.String(), sc.Tenant, sc.Feature, sc.Model, sc.PromptVersion} {
+	for _, s := range [...]string{a.String(), pr.Op.String(), sc.Tenant, sc.Feature, sc.Model, sc.PromptVersion} {
 		h.WriteString(s)
 		h.WriteByte(0)
 	}
@@ -124,7 +125,7 @@ var _ sink = (*flightSink)(nil)
 
 func (s *flightSink) meta(status int, stream bool, h *fasthttp.ResponseHeader) *flightMeta {
 	rec := &s.ex.rec
-	m := &flightMeta{status: status, stream: stream, served: rec.served, upModel: rec.upstream}
+	m := &flightMeta{status: status, stream: stream, served: rec.served, upModel: rec.upstream, kind: rec.kind}
 	out := &fasthttp.ResponseHeader{}
 	if h != nil {
 		copyResponseHeaders(out, h)
@@ -218,6 +219,7 @@ func (g *Gateway) readFlight(ex *exchange, sub *flight.Subscriber, leader bool) 
 	}
 	if !leader {
 		rec.served, rec.upstream, rec.provider, rec.status = meta.served, meta.upModel, "coalesced", meta.status
+		rec.kind = meta.kind
 		rc.Response.Header.Set("X-Switchyard-Cache", "coalesced")
 	}
 	if meta.stream {

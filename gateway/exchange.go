@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard/switchyard/internal/dialect"
 	"github.com/switchyard/switchyard/internal/provider"
 )
 
@@ -34,6 +35,16 @@ type exchange struct {
 
 	holds     atomic.Int32
 	inHandler atomic.Bool // complete may still set response headers
+
+	// The inbound dialect: api, its translator (nil for chat), the client's own body,
+	// and, once made, its Chat Completions translation and the stored conversation it
+	// continues (Responses' previous_response_id).
+	api     api
+	tr      dialect.Translator
+	orig    []byte
+	chat    *dialect.Chat
+	prior   [][]byte // Chat Completions messages of the conversation continued
+	history []byte   // the same conversation as Responses input items (a JSON array)
 
 	// Set by whoever ends the answer, before its release.
 	ttft time.Duration
@@ -83,9 +94,16 @@ func (ex *exchange) clientGone() bool {
 	return errors.Is(context.Cause(ex.ctx), errClientGone)
 }
 
-// fail answers the client with err in the OpenAI envelope and records its code.
+// fail answers the client with err in its dialect's envelope (OpenAI's but for the
+// Messages API) and records its code.
 func (ex *exchange) fail(err error) {
-	ex.rec.errCode = writeError(ex.rc, err).Code
+	if ex.tr == nil {
+		ex.rec.errCode = writeError(ex.rc, err).Code
+		return
+	}
+	e := classify(err)
+	ex.dialectError(e)
+	ex.rec.errCode = e.Code
 }
 
 // complete meters, settles, traces and logs the request. It runs once, from the last

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/cache"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/mock"
 	"github.com/switchyard/switchyard/internal/provider"
+	"github.com/switchyard/switchyard/internal/respstore"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/policies"
@@ -53,6 +55,7 @@ type Gateway struct {
 	policy      *policies.Reloader // nil without a policy file
 	prompts     atomic.Pointer[policies.Registry]
 	promptR     *policies.Reloader // nil without a prompts directory
+	watchCtx    context.Context    // the policy and prompt watchers' context, made in New
 	stop        context.CancelFunc // stops the policy watcher
 	keys        *keyring
 	ids         *idSource
@@ -64,8 +67,11 @@ type Gateway struct {
 	live       sync.Map       // *upstreamStream -> struct{}: the open ones, to cut at the shutdown deadline
 	cutting    chan struct{}  // closed at the shutdown deadline: retry waits end
 	cutOnce    sync.Once
-	ready      chan struct{} // closed once serving
-	flightSeed maphash.Seed  // hashes coalescing keys
+	ready      chan struct{}         // closed once serving
+	flightSeed maphash.Seed          // hashes coalescing keys
+	shared     redis.UniversalClient // state shared by replicas (batch lane, prompt rollback); nil without
+	dialects   dialects              // inbound dialect translators, by api
+	responses  *respstore.SQL        // stored Responses API responses; nil with ledger none
 	accepts    acceptStats
 }
 
@@ -74,6 +80,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, ids: newIDSource(), keys: newKeyring(cfg.Keys),
 		logReqs: *cfg.Log.Requests, ready: make(chan struct{}), cutting: make(chan struct{}),
 		flightSeed: maphash.MakeSeed()}
+	g.watchCtx, g.stop = context.WithCancel(context.Background())
 	targets := map[string]*target{}
 	g.targets = targets
 	for _, pc := range cfg.Providers {
@@ -92,7 +99,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
 		host, port := telemetry.ServerAddress(pc.BaseURL)
-		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client, host: host, port: port, log: log}
+		targets[pc.Name] = &target{name: pc.Name, kind: pc.Kind, tr: tr, client: client, host: host, port: port, log: log,
+			nativeResponses: pc.NativeResponses()}
 	}
 	m, err := newMeter(context.Background(), cfg.Metering, log)
 	if err != nil {
@@ -125,6 +133,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	shared, err := newSharedRedis(cfg) // batch lane and prompt rollback state shared by replicas (shared.go)
 	if err != nil {
+		return nil, err
+	}
+	g.shared = shared
+	if err := g.newDialects(); err != nil {
 		return nil, err
 	}
 	if cfg.BatchLane.Enabled {
@@ -233,8 +245,7 @@ func (g *Gateway) ReloadPolicy() error {
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a clean shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	g.stop = cancel
+	ctx := g.watchCtx
 	if g.policy != nil {
 		go g.policy.Watch(ctx, 0)
 	}
@@ -296,6 +307,12 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	if g.cache != nil {
 		_ = g.cache.Close()
+	}
+	if g.shared != nil {
+		_ = g.shared.Close()
+	}
+	if g.responses != nil {
+		_ = g.responses.Close()
 	}
 	// The ledger gets its own deadline: events already accepted must be written even
 	// when the streams used up the shutdown time.

@@ -31,6 +31,9 @@ func copyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHea
 		if bytes.EqualFold(k, []byte("Content-Type")) || bytes.EqualFold(k, []byte(headerRequestID)) {
 			continue
 		}
+		if len(k) > 12 && bytes.EqualFold(k[:12], []byte("x-ratelimit-")) && len(dst.PeekBytes(k)) > 0 {
+			continue // a limited route's own headers win over the provider's (limits.go)
+		}
 		dst.AddBytesKV(k, v)
 	}
 }

@@ -72,7 +72,10 @@ func (g *Gateway) proxy(ex *exchange) {
 	rec.cache = metering.CacheNone
 	g.startTrace(ex)
 	pr, f, err := g.admit(rc, rec.op, rec)
-	if err == nil && wantsPrompt(rc, rec.op, &f) {
+	if err == nil && ex.api != apiChat {
+		err = g.admitDialect(ex, &pr, &f)
+	}
+	if err == nil && ex.api == apiChat && wantsPrompt(rc, rec.op, &f) {
 		if err = g.renderPrompt(rc, &f, rec, &pr.Body); err == nil {
 			pr.ClientModel, pr.Stream, pr.IncludeUsage = f.model, f.stream, f.stream && f.includeUsage
 		}
@@ -93,7 +96,7 @@ func (g *Gateway) proxy(ex *exchange) {
 		ex.fail(err)
 		return
 	}
-	if wantsDeferral(rc) {
+	if wantsDeferral(rc) && ex.api == apiChat {
 		if err := g.deferRequest(rc, pl, sel, &pr, rec); err != nil {
 			ex.fail(err)
 		}
@@ -106,16 +109,18 @@ func (g *Gateway) proxy(ex *exchange) {
 			return
 		}
 	}
-	hit, served, err := g.lookupCache(rc, pl, sel, &pr, rec)
-	if err != nil {
-		ex.fail(err)
-		return
+	if ex.api == apiChat { // dialect answers are not cached yet
+		hit, served, err := g.lookupCache(rc, pl, sel, &pr, rec)
+		if err != nil {
+			ex.fail(err)
+			return
+		}
+		if served {
+			return
+		}
+		rec.hit = hit
 	}
-	if served {
-		return
-	}
-	rec.hit = hit
-	if key := g.coalesceKey(pl, sel, &pr, &f, rec); key != "" {
+	if key := g.coalesceKey(pl, sel, &pr, &f, rec, ex.api); key != "" {
 		g.coalesce(ex, key, sel, &pr)
 		return
 	}
@@ -138,7 +143,13 @@ func (g *Gateway) run(ex *exchange, ctx context.Context, sel *selection, pr *pro
 		}
 		rec.upstream, rec.kind = pr.Model, g.targets[c.Provider].kind
 		rec.priceServed = g.meter.priceModel(rec.served, pr.Model, time.Now())
-		res := g.attempt(ex, ctx, g.targets[c.Provider], pr, c, out)
+		t := g.targets[c.Provider]
+		apr, aout, err := g.forTarget(ex, t, pr, out)
+		if err != nil {
+			out.fail(err)
+			return
+		}
+		res := g.attempt(ex, ctx, t, apr, c, aout)
 		if res.err == nil {
 			return
 		}
@@ -299,7 +310,7 @@ func setRouteHeaders(h *fasthttp.ResponseHeader, rec *record) {
 	if rec.promptID != "" {
 		setSafe(h, "X-Switchyard-Prompt", rec.promptID+"@"+rec.promptVersion)
 	}
-	if rec.cache == metering.CacheMiss {
+	if rec.cache == metering.CacheMiss || (rec.cacheOn && rec.cache == metering.CacheNone) {
 		h.Set("X-Switchyard-Cache", "miss")
 	}
 }

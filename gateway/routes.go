@@ -16,8 +16,9 @@ import (
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	rid := setRequestID(ctx, g.ids)
 	path := ctx.Path()
-	if op, ok := proxyOp(path); ok {
+	if op, a, ok := proxyOp(path); ok {
 		ex := g.newExchange(ctx, op, rid)
+		ex.api, ex.tr = a, g.dialects[a]
 		defer ex.handlerDone()
 		defer g.recoverExchange(ex)
 		g.proxy(ex)
@@ -38,6 +39,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		return
 	case "/readyz":
 		g.readyz(ctx)
+		return
+	case "/v1/messages/count_tokens", "/messages/count_tokens":
+		g.countTokens(ctx)
 		return
 	case "/admin/policy":
 		g.adminPolicy(ctx)
@@ -60,6 +64,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 			g.getJob(ctx, string(path[len("/v1/switchyard/jobs/"):]))
 			return
 		}
+		if rest, ok := bytes.CutPrefix(path, []byte("/v1/responses/")); ok {
+			g.responsesByID(ctx, string(rest))
+			return
+		}
 		if bytes.HasPrefix(path, []byte("/v1/models/")) {
 			rec = g.getModel(ctx, path[len("/v1/models/"):])
 			break
@@ -71,17 +79,21 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	g.logLine(string(rid), &rec, ctx.Response.StatusCode(), time.Since(start), 0, true)
 }
 
-// proxyOp names the inference operation a path serves.
-func proxyOp(path []byte) (provider.Op, bool) {
+// proxyOp names the inference operation a path serves and the API it speaks.
+func proxyOp(path []byte) (provider.Op, api, bool) {
 	switch string(path) {
 	case "/v1/chat/completions", "/chat/completions":
-		return provider.OpChat, true
+		return provider.OpChat, apiChat, true
 	case "/v1/completions", "/completions":
-		return provider.OpCompletion, true
+		return provider.OpCompletion, apiChat, true
 	case "/v1/embeddings", "/embeddings":
-		return provider.OpEmbedding, true
+		return provider.OpEmbedding, apiChat, true
+	case "/v1/responses", "/responses":
+		return provider.OpChat, apiResponses, true
+	case "/v1/messages", "/messages":
+		return provider.OpChat, apiMessages, true
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 func (g *Gateway) readyz(ctx *fasthttp.RequestCtx) {

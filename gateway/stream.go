@@ -97,9 +97,10 @@ type upstreamStream struct {
 	endErr   error // why it did not
 	shutdown atomic.Bool
 
-	asm       *cache.Assembler     // assembles the answer for the cache; nil when not stored
-	observeFn func([]byte)         // s.observe, bound once
-	text      *metering.StreamText // answer text, for a stream that ends without usage
+	failEvent func(*apierr.Error) *[]byte // the dialect's failure events; nil for chat
+	asm       *cache.Assembler            // assembles the answer for the cache; nil when not stored
+	observeFn func([]byte)                // s.observe, bound once
+	text      *metering.StreamText        // answer text, for a stream that ends without usage
 }
 
 // eventSink takes a stream's translated events as they are produced. send owns *b from
@@ -229,6 +230,9 @@ func (s *upstreamStream) errorEvent(err error) (code string, ev *[]byte) {
 			e = apierr.Timeout("the upstream provider stopped sending mid-stream")
 			e.Code = "upstream_idle_timeout"
 		}
+	}
+	if s.failEvent != nil {
+		return e.Code, s.failEvent(e)
 	}
 	bp := eventBufs.Get().(*[]byte)
 	*bp = sse.AppendData((*bp)[:0], e.AppendJSON(nil))

@@ -18,6 +18,8 @@ type target struct {
 	host   string // server address and port, for telemetry
 	port   int
 	log    *slog.Logger
+	// nativeResponses: the provider serves the Responses API itself (responses_api).
+	nativeResponses bool
 }
 
 // logUpstreamAuth logs what a provider said when it refused the gateway's credential,

@@ -123,7 +123,7 @@ func TooLarge(limit int) *Error {
 func InvalidKey(missing bool) *Error {
 	if missing {
 		return New(401, TypeAuthentication, "missing_api_key", "",
-			"You didn't provide an API key. Send it as 'Authorization: Bearer KEY'.")
+			"You didn't provide an API key. Send it as 'Authorization: Bearer KEY' (or x-api-key: KEY).")
 	}
 	return New(401, TypeAuthentication, "invalid_api_key", "", "Incorrect API key provided.")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard/switchyard/internal/flight"
 	"github.com/switchyard/switchyard/internal/microbatch"
 	"github.com/switchyard/switchyard/internal/mock"
+	"github.com/switchyard/switchyard/internal/respstore"
 	"github.com/switchyard/switchyard/internal/telemetry"
 	"github.com/switchyard/switchyard/internal/upstream"
 	"github.com/switchyard/switchyard/metering"
@@ -44,6 +45,9 @@ type Config struct {
 	// Prompts is a prompt registry directory (prompt files, pins.yaml, prompts.lock; see
 	// docs/prompts.md), reloaded like the policy. Relative to the config file. Default none.
 	Prompts string `yaml:"prompts"`
+	// Responses configures the Responses API's stored responses (kept in the ledger's
+	// database; none with ledger none): responses.retention, default 720h (30 days).
+	Responses respstore.Config `yaml:"responses"`
 	// Keys are the gateway keys clients authenticate with. With none, authentication is
 	// off (the embedded default); with any, every /v1 request needs one.
 	Keys []Key `yaml:"keys"`
