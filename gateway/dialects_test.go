@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -249,4 +252,81 @@ func TestTheAnthropicMessagesClientWorksThroughTranslation(t *testing.T) {
 			t.Fatalf("a request without max_tokens: %v", err)
 		}
 	})
+}
+
+// TestNativeProvidersGetTheClientsBytesAndReturnTheirs: a provider that speaks the
+// dialect itself gets the client's body with only the model patched, the client's
+// Anthropic headers, and its answer (JSON or SSE) reaches the client byte for byte.
+func TestNativeProvidersGetTheClientsBytesAndReturnTheirs(t *testing.T) {
+	const respJSON = `{"id":"resp_up1","object":"response","status":"completed","model":"gpt-4.1","output":[{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"native!","annotations":[]}]}],"usage":{"input_tokens":7,"output_tokens":2,"total_tokens":9}}`
+	const respSSE = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_up2\",\"status\":\"in_progress\"}}\n\n" +
+		"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"delta\":\"native!\"}\n\n" +
+		"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":2,\"response\":{\"id\":\"resp_up2\",\"status\":\"completed\",\"usage\":{\"input_tokens\":7,\"output_tokens\":2,\"total_tokens\":9}}}\n\n"
+	const msgJSON = `{"id":"msg_up1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"thinking","thinking":"hmm","signature":"sig"},{"type":"text","text":"native!"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"cache_read_input_tokens":3,"output_tokens":2}}`
+	const msgSSE = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_up2\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n" +
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"event: ping\ndata: {\"type\": \"ping\"}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"native!\"}}\n\n" +
+		"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":2}}\n\n" +
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+	var got struct {
+		path, body, version, beta string
+	}
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.path, got.body, got.version, got.beta = r.URL.Path, string(b), r.Header.Get("Anthropic-Version"), r.Header.Get("Anthropic-Beta")
+		stream := strings.Contains(string(b), `"stream":true`)
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/responses") && stream:
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, respSSE)
+		case strings.HasSuffix(r.URL.Path, "/responses"):
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, respJSON)
+		case stream:
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, msgSSE)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, msgJSON)
+		}
+	}))
+	defer fake.Close()
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+providers:
+  - {name: oai, base_url: %s/v1, responses_api: native}
+  - {name: claude, kind: anthropic, base_url: %s}
+models:
+  - {name: gpt-4.1, provider: oai}
+  - {name: claude-sonnet-4-5, provider: claude}
+`, fake.URL, fake.URL), nil)
+	tests := []struct {
+		name, path, body, want, wantPath string
+		headers                          []string
+	}{
+		{"a Responses request, JSON", "/v1/responses", `{"model":"gpt-4.1","input":"hi","reasoning":{"effort":"high"},"tools":[{"type":"web_search"}]}`, respJSON, "/v1/responses", nil},
+		{"a Responses request, streamed", "/v1/responses", `{"model":"gpt-4.1","input":"hi","stream":true}`, respSSE, "/v1/responses", nil},
+		{"a Messages request, JSON, thinking and cache_control untouched", "/v1/messages",
+			`{"model":"claude-sonnet-4-5","max_tokens":64,"thinking":{"type":"enabled","budget_tokens":32},"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`,
+			msgJSON, "/v1/messages", []string{"Anthropic-Version", "2023-06-01", "Anthropic-Beta", "prompt-caching-2024-07-31"}},
+		{"a Messages request, streamed", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, msgSSE, "/v1/messages",
+			[]string{"Anthropic-Version", "2023-06-01"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := g.Post(t, tt.path, tt.body, tt.headers...)
+			if r.Status != 200 || string(r.Body) != tt.want {
+				t.Fatalf("got %d\n%s\nwant the provider's bytes\n%s", r.Status, r.Body, tt.want)
+			}
+			if got.path != tt.wantPath || got.body != tt.body {
+				t.Fatalf("the provider got %s %s, want %s with the client's body", got.path, got.body, tt.wantPath)
+			}
+			for i := 0; i+1 < len(tt.headers); i += 2 {
+				if v := map[string]string{"Anthropic-Version": got.version, "Anthropic-Beta": got.beta}[tt.headers[i]]; v != tt.headers[i+1] {
+					t.Fatalf("%s reached the provider as %q", tt.headers[i], v)
+				}
+			}
+		})
+	}
 }

@@ -15,9 +15,11 @@ var hopByHop = [][]byte{
 	[]byte("Alt-Svc"),
 }
 
-// forwardedRequestHeaders are the only client headers sent upstream: the client's own
-// Authorization is the gateway key and must never leave the gateway.
-var forwardedRequestHeaders = []string{"OpenAI-Beta", "Anthropic-Beta"}
+// forwardedRequestHeaders are the only client headers sent upstream (copied at the
+// edge): the client's own Authorization is the gateway key and must never leave the
+// gateway. Anthropic's headers matter to a native Messages provider (Claude Code needs
+// them forwarded); a translator's own value of one wins (see buildUpstreamRequest).
+var forwardedRequestHeaders = []string{"OpenAI-Beta", "Anthropic-Beta", "Anthropic-Version"}
 
 // copyResponseHeaders copies the upstream's end-to-end headers to the client response:
 // hop-by-hop ones, those named in the upstream's Connection header and those the
