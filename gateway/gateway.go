@@ -246,6 +246,9 @@ func (g *Gateway) ReloadPolicy() error {
 // Serve accepts connections on ln until Shutdown. It returns nil after a clean shutdown.
 func (g *Gateway) Serve(ln net.Listener) error {
 	ctx := g.watchCtx
+	if g.responses != nil {
+		go g.purgeResponses(ctx, time.Hour)
+	}
 	if g.policy != nil {
 		go g.policy.Watch(ctx, 0)
 	}

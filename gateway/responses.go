@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -193,4 +194,32 @@ func (g *Gateway) responsesByID(rc *fasthttp.RequestCtx, rest string) {
 	b = append(b, `,"last_id":`...)
 	b = jsonx.Quote(b, last)
 	rc.SetBody(append(b, `,"has_more":false}`...))
+}
+
+// purgeResponses deletes stored responses past their retention now and every interval,
+// until ctx ends. It is the store's only background work, owned by Serve.
+func (g *Gateway) purgeResponses(ctx context.Context, interval time.Duration) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.log.Error("panic purging stored responses", "panic", fmt.Sprint(v))
+		}
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := g.responses.Purge(pctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			g.log.Warn("stored responses not purged", "error", err.Error())
+		case n > 0:
+			g.log.Info("stored responses past their retention deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

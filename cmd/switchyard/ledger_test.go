@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -105,34 +102,7 @@ func oneRequest(client *http.Client, addr string, i int) answer {
 	return a
 }
 
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("SWITCHYARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("SWITCHYARD_TEST_POSTGRES is not set (make test sets it)")
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	schema := "sy_replicas_" + hex.EncodeToString(b[:])
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db, _ := sql.Open("pgx", base)
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+func postgresSchema(t *testing.T) string { return testutil.PostgresSchema(t, "sy_replicas") }
 
 func terminate(t *testing.T, p *process) {
 	t.Helper()
