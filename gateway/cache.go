@@ -51,7 +51,8 @@ func routeRules(defaults cache.Rules, rc *policies.RouteCache) *cache.Rules {
 
 // lookupCache consults the cache for a routed request. It answers the client and returns
 // served=true for a hit; otherwise it returns the lookup to store the answer with.
-func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection, pr *provider.Request, rec *record) (*cache.Hit, bool, error) {
+func (g *Gateway) lookupCache(ex *exchange, pl *plan, sel *selection, pr *provider.Request) (*cache.Hit, bool, error) {
+	ctx, rec := ex.rc, &ex.rec
 	if g.cache == nil || pr.Op == provider.OpModels {
 		return nil, false, nil
 	}
@@ -86,7 +87,7 @@ func (g *Gateway) lookupCache(ctx *fasthttp.RequestCtx, pl *plan, sel *selection
 	case cache.Miss:
 		rec.cache = metering.CacheMiss
 	case cache.Exact, cache.Semantic:
-		served := g.serveHit(ctx, hit, pr, rec)
+		served := g.serveHit(ex, hit, pr)
 		if served { // savings are labelled with the provider whose answer it was
 			rec.kind = g.targets[sel.dec.Candidate.Provider].kind
 		}
@@ -107,12 +108,16 @@ func cacheScope(rec *record, model string) cache.Scope {
 
 // serveHit replays a cached answer, as SSE when the request streams and as JSON
 // otherwise, and records it for metering at zero provider cost.
-func (g *Gateway) serveHit(ctx *fasthttp.RequestCtx, hit *cache.Hit, pr *provider.Request, rec *record) bool {
+func (g *Gateway) serveHit(ex *exchange, hit *cache.Hit, pr *provider.Request) bool {
+	ctx, rec := ex.rc, &ex.rec
 	id := "chatcmpl-sy" + strings.TrimPrefix(string(ctx.Response.Header.Peek(headerRequestID)), "req_")
 	if pr.Op == provider.OpEmbedding {
 		id = ""
 	}
 	body, err := hit.Reply(cache.ReplayOptions{ID: id, Created: time.Now().Unix()})
+	if err == nil && ex.tr != nil {
+		body, err = replayInDialect(ex, body, pr.Stream)
+	}
 	if err != nil {
 		return false // not replayable in this form: go upstream
 	}

@@ -135,7 +135,9 @@ func (s *translatedSink) answer(status int, h *fasthttp.ResponseHeader, body []b
 
 func (s *translatedSink) stream(us *upstreamStream) {
 	ds := s.ex.tr.NewStream(s.ex.meta())
-	us.dec = &dialectDecoder{inner: us.dec, ds: ds, ex: s.ex}
+	// The cache and the metering text read the Chat Completions events, before translation.
+	us.dec = &dialectDecoder{inner: us.dec, ds: ds, ex: s.ex, observe: us.observeFn}
+	us.observeFn = nil
 	us.failEvent = func(e *apierr.Error) *[]byte {
 		bp := eventBufs.Get().(*[]byte)
 		*bp = ds.Fail(e, (*bp)[:0])
@@ -156,6 +158,7 @@ type dialectDecoder struct {
 	derr    error
 	out     []byte
 	doneOut bool
+	observe func([]byte) // the stream's observer of Chat Completions events
 }
 
 func (d *dialectDecoder) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) {
@@ -168,7 +171,12 @@ func (d *dialectDecoder) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) 
 		return d.out, false, d.derr
 	}
 	if d.doneOut && !done {
-		done = true // the dialect closed its answer (a final chunk); [DONE] adds nothing
+		// The dialect closed its answer at the final (usage) chunk; the [DONE] that
+		// follows adds nothing, and the drain reads it. The cache's assembler is told.
+		done = true
+		if d.observe != nil {
+			d.observe([]byte("[DONE]"))
+		}
 	}
 	if done && !d.doneOut {
 		d.out, d.doneOut, d.derr = d.ds.Event([]byte("[DONE]"), d.out)
@@ -180,6 +188,9 @@ func (d *dialectDecoder) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) 
 }
 
 func (d *dialectDecoder) translate(data []byte) {
+	if d.observe != nil {
+		d.observe(data)
+	}
 	if d.derr != nil || d.doneOut {
 		return
 	}
@@ -229,4 +240,45 @@ func (g *Gateway) newDialects() error {
 	}
 	g.responses = s
 	return nil
+}
+
+// cacheable returns the request the cache looks up for the exchange: the request itself
+// for Chat Completions; for a dialect whose first provider translates, its Chat
+// Completions translation (cached answers are Chat Completions answers, replayed in the
+// dialect). A dialect passed through to a native provider is not cached.
+func (g *Gateway) cacheable(ex *exchange, sel *selection, pr *provider.Request) (*provider.Request, bool, error) {
+	if ex.api == apiChat {
+		return pr, true, nil
+	}
+	t := g.targets[sel.dec.Candidate.Provider]
+	if native(ex.api, t) {
+		return nil, false, nil
+	}
+	tp, _, err := g.forTarget(ex, t, pr, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	return tp, true, nil
+}
+
+// replayInDialect turns a cached Chat Completions answer (JSON, or SSE when stream) into
+// the exchange's dialect.
+func replayInDialect(ex *exchange, chat []byte, stream bool) ([]byte, error) {
+	if !stream {
+		out, _, err := ex.tr.Response(chat, ex.meta())
+		return out, err
+	}
+	ds := ex.tr.NewStream(ex.meta())
+	var out []byte
+	var done bool
+	var err error
+	sse.EachData(chat, func(data []byte) {
+		if err == nil && !done {
+			out, done, err = ds.Event(data, out)
+		}
+	})
+	if err == nil && !done {
+		out, _, err = ds.Event([]byte("[DONE]"), out)
+	}
+	return out, err
 }

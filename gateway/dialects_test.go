@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	anthropicopt "github.com/anthropics/anthropic-sdk-go/option"
@@ -328,5 +329,51 @@ models:
 				}
 			}
 		})
+	}
+}
+
+// TestARepeatedDeterministicDialectRequestIsACacheHitInItsDialect: a Messages or Responses
+// request at temperature 0, asked twice, is answered the second time from the cache,
+// replayed in the request's own API, streamed or not, with the same text.
+func TestARepeatedDeterministicDialectRequestIsACacheHitInItsDialect(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{})
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+cache: {enabled: true}
+providers: [{name: openai, base_url: %s}]
+models: [{name: "*", provider: openai}]
+`, up.URL), nil)
+	tests := []struct {
+		name, path, body, mark string
+	}{
+		{"Messages", "/v1/messages", `{"model":"m","max_tokens":50,"temperature":0,%s"messages":[{"role":"user","content":"Cache me %s"}]}`, `"type":"message"`},
+		{"Responses", "/v1/responses", `{"model":"m","temperature":0,%s"input":"Cache me %s"}`, `"object":"response"`},
+	}
+	for _, tt := range tests {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s stream=%v", tt.name, stream), func(t *testing.T) {
+				s := ""
+				if stream {
+					s = `"stream":true,`
+				}
+				body := fmt.Sprintf(tt.body, s, tt.name+fmt.Sprint(stream))
+				first := g.Post(t, tt.path, body)
+				calls := up.Calls()
+				var again testutil.Response
+				for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+					if again = g.Post(t, tt.path, body); again.Header.Get("X-Switchyard-Cache") == "hit" {
+						break
+					}
+				}
+				if first.Status != 200 || again.Header.Get("X-Switchyard-Cache") != "hit" || up.Calls() != calls {
+					t.Fatalf("first %d, again cache=%q, upstream calls %d -> %d", first.Status, again.Header.Get("X-Switchyard-Cache"), calls, up.Calls())
+				}
+				if !strings.Contains(string(again.Body), tt.mark) || !strings.Contains(string(again.Body), "Cache me") && !strings.Contains(string(first.Body), "Cache") {
+					t.Fatalf("the hit is not in the %s shape:\n%s", tt.name, again.Body)
+				}
+				if stream != strings.HasPrefix(string(again.Body), "event: ") {
+					t.Fatalf("stream=%v replayed as:\n%.300s", stream, again.Body)
+				}
+			})
+		}
 	}
 }

@@ -109,8 +109,11 @@ func (g *Gateway) proxy(ex *exchange) {
 			return
 		}
 	}
-	if ex.api == apiChat { // dialect answers are not cached yet
-		hit, served, err := g.lookupCache(rc, pl, sel, &pr, rec)
+	if cpr, ok, err := g.cacheable(ex, sel, &pr); err != nil {
+		ex.fail(err)
+		return
+	} else if ok {
+		hit, served, err := g.lookupCache(ex, pl, sel, cpr)
 		if err != nil {
 			ex.fail(err)
 			return

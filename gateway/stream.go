@@ -147,7 +147,9 @@ func (s *upstreamStream) pump(out eventSink) (err error) {
 		bp := eventBufs.Get().(*[]byte)
 		b, done, derr := s.dec.Event(ev, (*bp)[:0])
 		*bp = b
-		sse.EachData(b, s.observeFn) // one pass: metering text and the cache's assembler
+		if s.observeFn != nil { // a dialect's decoder observes the Chat Completions events itself
+			sse.EachData(b, s.observeFn) // one pass: metering text and the cache's assembler
+		}
 		if len(b) > 0 {
 			if s.firstAt == 0 {
 				s.firstAt = time.Since(s.started)
