@@ -99,8 +99,13 @@ func (ex *exchange) dialectHeaders() []provider.Header {
 
 // meta describes the answer a translation produces.
 func (ex *exchange) meta() dialect.Meta {
-	return dialect.Meta{ID: ex.answerID(), Created: ex.start.Unix(), Model: ex.rec.model, Request: ex.orig,
+	m := dialect.Meta{ID: ex.answerID(), Created: ex.start.Unix(), Model: ex.rec.model, Request: ex.orig,
 		PromptTokens: ex.rec.promptTokens}
+	if m.PromptTokens == 0 && ex.api == apiMessages && ex.chat != nil {
+		// message_start reports input tokens before the provider does: the estimate.
+		m.PromptTokens = ex.g.meter.estimate(&ex.rec, ex.chat.Body)
+	}
+	return m
 }
 
 // answerID is the id a translated answer gets: resp_… or msg_…, from the request id.

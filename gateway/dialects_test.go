@@ -377,3 +377,19 @@ models: [{name: "*", provider: openai}]
 		}
 	}
 }
+
+// TestASilentTranslatedMessagesStreamIsKeptAliveWithPings: while a chat-only upstream is
+// silent mid-stream, the Messages client gets ping events, as from Anthropic.
+func TestASilentTranslatedMessagesStreamIsKeptAliveWithPings(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{Chunks: 3, ChunkInterval: 400 * time.Millisecond})
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+timeouts: {ping: 100ms}
+providers: [{name: openai, base_url: %s}]
+models: [{name: "*", provider: openai}]
+`, up.URL), nil)
+	r := g.Post(t, "/v1/messages", `{"model":"m","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"a slow answer please"}]}`)
+	body := string(r.Body)
+	if r.Status != 200 || strings.Count(body, "event: ping") < 2 || !strings.HasSuffix(strings.TrimSpace(body), `{"type":"message_stop"}`) {
+		t.Fatalf("got %d:\n%s", r.Status, body)
+	}
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // relay carries one streamed answer to the exchange's own client. The stream's pump runs
@@ -21,6 +22,13 @@ type relay struct {
 	pending  []byte
 	finished bool
 	closing  sync.Once
+
+	// ping, when set, appends a keep-alive event sent after pingEvery of silence
+	// (Anthropic's ping, for a translated Messages stream: timeouts.ping); pinger is its
+	// timer.
+	ping      func([]byte) []byte
+	pingEvery time.Duration
+	pinger    *time.Timer
 }
 
 // newRelay starts pumping s for its exchange's client.
@@ -54,7 +62,20 @@ func (r *relay) Read(p []byte) (int, error) {
 		if r.finished {
 			return 0, io.EOF
 		}
+		var pinged <-chan time.Time
+		if r.ping != nil && !r.s.answered.Load() {
+			if r.pinger == nil {
+				r.pinger = time.NewTimer(r.pingEvery)
+			} else {
+				r.pinger.Reset(r.pingEvery)
+			}
+			pinged = r.pinger.C
+		}
 		select {
+		case <-pinged:
+			bp := eventBufs.Get().(*[]byte)
+			*bp = r.ping((*bp)[:0])
+			r.cur, r.pending = bp, *bp
 		case b := <-r.events:
 			r.cur, r.pending = b, *b
 		case <-r.done:
@@ -110,6 +131,9 @@ func (r *relay) Close() error {
 			}
 		}
 		r.release()
+		if r.pinger != nil {
+			r.pinger.Stop()
+		}
 		ex := r.s.ex
 		// The server closes a stream it did not write to its end only when the client is gone.
 		gone := ex.clientGone() || !r.finished

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard/switchyard/internal/dialect/messages"
 )
 
 // sink is where the attempt loop delivers a request's answer: the client's own response
@@ -40,6 +42,9 @@ func (c clientSink) stream(s *upstreamStream) {
 	rc.Response.ImmediateHeaderFlush = true
 	ex.hold()
 	r := newRelay(s)
+	if ex.api == apiMessages && !native(ex.api, s.target) {
+		r.ping, r.pingEvery = messages.Ping, ex.g.cfg.Timeouts.Ping
+	}
 	rc.SetBodyStream(r, -1)
 }
 

@@ -53,7 +53,7 @@ func (g *Gateway) attemptStream(ex *exchange, ctx context.Context, t *target, pr
 		return g.deliver(ex, c, t, pr, resp, started, out)
 	}
 	s := &upstreamStream{
-		g: g, ex: ex, st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
+		g: g, ex: ex, target: t, st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
 		text: streamTextPool.Get().(*metering.StreamText),
 	}
@@ -85,6 +85,7 @@ func (g *Gateway) attemptStream(ex *exchange, ctx context.Context, t *target, pr
 type upstreamStream struct {
 	g        *Gateway
 	ex       *exchange
+	target   *target
 	st       *upstream.Stream
 	resp     *fasthttp.Response
 	dec      provider.StreamDecoder
@@ -93,7 +94,8 @@ type upstreamStream struct {
 	deadline time.Time
 
 	firstAt  time.Duration
-	complete bool  // the upstream finished normally
+	answered atomic.Bool // the last event went out (the pump may still drain the body)
+	complete bool        // the upstream finished normally
 	endErr   error // why it did not
 	shutdown atomic.Bool
 
@@ -162,6 +164,7 @@ func (s *upstreamStream) pump(out eventSink) (err error) {
 		}
 		if done {
 			s.complete = true
+			s.answered.Store(true)
 			s.drain()
 		}
 		if derr != nil || done {

@@ -125,6 +125,9 @@ type Timeouts struct {
 	// BodyRead bounds how long a client may take to send a request's body once its
 	// headers arrived; a slower one gets 408. Default 30s.
 	BodyRead time.Duration `yaml:"body_read"`
+	// Ping is how long a translated Messages API stream may be silent before the client
+	// gets a ping event, as Anthropic sends them. Default 10s.
+	Ping time.Duration `yaml:"ping"`
 }
 
 // Model maps a public model name to a provider.
@@ -299,6 +302,9 @@ func (c *Config) Defaults() {
 	}
 	if t.BodyRead <= 0 {
 		t.BodyRead = 30 * time.Second
+	}
+	if t.Ping <= 0 {
+		t.Ping = 10 * time.Second
 	}
 	c.Upstream.ConnectTimeout = t.Connect
 	c.Upstream = c.Upstream.WithDefaults()
