@@ -5,6 +5,7 @@
 #   make build    static binary in bin/switchyard, version stamped
 #   make bench    the benchmark harness (bench/run.sh)
 #   make fuzz     every fuzz target, FUZZTIME each (default 30s), one after the other
+#   make faults   the scripted fault run: Redis, Postgres and a full disk under load (scripts/faults.sh)
 #   make docker   the container image
 
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ LDFLAGS := -s -w -X $(MODULE)/gateway.Version=$(VERSION)
 TEST_TIMEOUT ?= 5m
 IMAGE   ?= switchyard
 
-.PHONY: help run build test vet fmt-check test-go test-examples bench fuzz docker clean
+.PHONY: help run build test vet fmt-check test-go test-examples bench fuzz faults docker clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -75,6 +76,12 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+# faults stops Redis and Postgres and fills a small disk under load, on loopback, and
+# prints throughput, errors and ledger events against answers; PHASE (seconds per phase,
+# default 10) and CONCURRENCY (default 16) pass through. It restarts whatever it stopped.
+faults:
+	bash scripts/faults.sh
 
 docker:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
