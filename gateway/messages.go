@@ -2,11 +2,11 @@ package gateway
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard/switchyard/internal/apierr"
+	"github.com/switchyard/switchyard/internal/dialect/messages"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/provider"
 )
@@ -63,8 +63,7 @@ func (g *Gateway) countTokens(rc *fasthttp.RequestCtx) {
 	}
 	n := g.meter.tok.EstimateChat(model, chat)
 	rc.SetContentType("application/json")
-	rc.SetBody(strconv.AppendInt([]byte(`{"input_tokens":`), int64(n), 10))
-	rc.Response.AppendBodyString("}")
+	rc.SetBody(messages.CountTokensAnswer(int64(n)))
 }
 
 // countTokensChat translates a count_tokens request (a message request that needs no
