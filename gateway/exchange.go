@@ -129,6 +129,7 @@ func (ex *exchange) complete() {
 		body = ex.rc.PostBody()
 	}
 	d := time.Since(ex.start)
+	ex.rec.dialect = ex.api.String()
 	g.finish(rec, ex.id, ex.start, d, ex.ttft, ex.us, body)
 	if inHandler {
 		setCostHeaders(ex.rc, rec)

@@ -100,7 +100,7 @@ func (m *meter) event(rec *record, rid string, start time.Time, latency, ttft ti
 		// routing savings, cheaper or dearer; only the policy's own choice does.
 		Fallback:  rec.tr.falls > 0,
 		LatencyMS: latency.Milliseconds(), TTFTMS: ttft.Milliseconds(),
-		Status: rec.status, ErrorCode: rec.errCode, Stream: rec.stream,
+		Status: rec.status, ErrorCode: rec.errCode, Stream: rec.stream, Dialect: rec.dialect,
 	}
 	m.pricer.Price(ev)
 	rec.cost, rec.savings, rec.unpriced = ev.Cost, ev.Savings, ev.Unpriced

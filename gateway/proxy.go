@@ -56,6 +56,7 @@ type record struct {
 	tr                          traced
 	hit                         *cache.Hit // the cache lookup, to store the answer with
 	replayed                    bool       // answered whole from the cache (streamed or not)
+	dialect                     string     // the inbound API: chat, responses or messages
 }
 
 var outboundPool = sync.Pool{New: func() any { return &provider.Outbound{Header: make([]provider.Header, 0, 4)} }}
@@ -70,6 +71,7 @@ func (g *Gateway) proxy(ex *exchange) {
 		return
 	}
 	rec.cache = metering.CacheNone
+	rec.dialect = ex.api.String()
 	g.startTrace(ex)
 	pr, f, err := g.admit(rc, rec.op, rec)
 	if err == nil && ex.api != apiChat {

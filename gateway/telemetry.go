@@ -91,7 +91,7 @@ func costEvent(ev *metering.Event, deployment string) *telemetry.CostEvent {
 		CacheWriteTokens: ev.Tokens.CacheWrite, OutputTokens: ev.Tokens.Output, ReasoningTokens: ev.Tokens.Reasoning,
 		UsageSource: string(ev.UsageSource), PriceVersion: ev.PriceVersion, CostPicoUSD: int64(ev.Cost),
 		CounterfactualPicoUSD: int64(ev.Counterfactual), SavingsPicoUSD: int64(ev.Savings), Unpriced: ev.Unpriced,
-		Status: ev.Status, ErrorCode: ev.ErrorCode, Stream: ev.Stream}
+		Status: ev.Status, ErrorCode: ev.ErrorCode, Stream: ev.Stream, Dialect: ev.Dialect}
 }
 
 // setMetricLabels tells telemetry which model, feature and team values metric labels

@@ -120,4 +120,19 @@ type Event struct {
 	ErrorCode string `json:"error_code"`
 	// Stream is true for a streamed response.
 	Stream bool `json:"stream"`
+	// Dialect is the API the request came in through: DialectChat (Chat Completions and
+	// the other OpenAI endpoints), DialectResponses or DialectMessages. Empty means chat:
+	// the ledger stores it as chat, and rows written before the dialect was recorded read
+	// back as chat.
+	Dialect string `json:"dialect"`
 }
+
+// Dialects of a cost event (Event.Dialect).
+const (
+	// DialectChat: the OpenAI Chat Completions API, and completions and embeddings.
+	DialectChat = "chat"
+	// DialectResponses: the OpenAI Responses API (POST /v1/responses).
+	DialectResponses = "responses"
+	// DialectMessages: the Anthropic Messages API (POST /v1/messages).
+	DialectMessages = "messages"
+)

@@ -23,6 +23,7 @@ var dimensions = map[string][]string{
 	"user":           {"user_id"},
 	"savings_source": {"savings_source"},
 	"cache":          {"cache_outcome"},
+	"dialect":        {"dialect"},
 }
 
 // columnLabels names ledger columns in export headers.

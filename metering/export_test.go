@@ -166,7 +166,7 @@ func TestExportTotalsEqualTheLedgerSums(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, g := range []string{"", "feature", "team,model", "day,key", "served_model,provider,feature", "prompt_version,route,user"} {
+		for _, g := range []string{"", "feature", "team,model", "day,key", "served_model,provider,feature", "prompt_version,route,user", "dialect"} {
 			groupBy, err := ParseGroupBy(g)
 			if err != nil {
 				t.Fatal(err)
@@ -218,6 +218,7 @@ func TestParseGroupBy(t *testing.T) {
 		{"the issue's example parses in order", "feature,team,model,day", "feature team model day", false},
 		{"spaces are trimmed", " feature , key ", "feature key", false},
 		{"empty groups nothing", "", "", false},
+		{"the dialect is a dimension", "dialect,feature", "dialect feature", false},
 		{"an unknown dimension is rejected", "feature,colour", "", true},
 		{"a repeated dimension is rejected", "day,day", "", true},
 	}

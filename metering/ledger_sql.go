@@ -69,7 +69,7 @@ var eventColumns = []string{
 	"provider", "cache_outcome", "input_tokens", "cached_input_tokens", "cache_write_tokens",
 	"output_tokens", "reasoning_tokens", "usage_source", "price_version", "cost_pusd",
 	"counterfactual_pusd", "savings_pusd", "unpriced", "latency_ms", "ttft_ms", "status",
-	"error_code", "stream", "savings_source",
+	"error_code", "stream", "savings_source", "dialect",
 }
 
 // migration is one schema change. Applied migrations are recorded in schema_migrations;
@@ -133,6 +133,11 @@ var migrations = []migration{
 			WHEN served_model <> requested_model THEN 'routing'
 			ELSE 'none' END
 		WHERE savings_source = ''`,
+	}},
+	// Events written before this migration came in through Chat Completions (or the other
+	// OpenAI endpoints, which are chat too): the Responses and Messages APIs record theirs.
+	{3, "dialect", []string{
+		`ALTER TABLE cost_events ADD COLUMN dialect TEXT NOT NULL DEFAULT 'chat'`,
 	}},
 }
 
@@ -274,7 +279,8 @@ func (s *SQLStore) insertSQL(n int) string {
 }
 
 // appendEventArgs appends ev's column values in eventColumns order. An empty ServedModel
-// is stored as the requested model (it means the requested model served).
+// is stored as the requested model (it means the requested model served), an empty
+// Dialect as chat.
 func appendEventArgs(args []any, ev *Event) []any {
 	t := ev.Time.UTC()
 	served := ev.ServedModel
@@ -287,8 +293,16 @@ func appendEventArgs(args []any, ev *Event) []any {
 		ev.Provider, string(orCache(ev.Cache)), ev.Tokens.Input, ev.Tokens.CachedInput, ev.Tokens.CacheWrite,
 		ev.Tokens.Output, ev.Tokens.Reasoning, string(orSource(ev.UsageSource)), ev.PriceVersion, int64(ev.Cost),
 		int64(ev.Counterfactual), int64(ev.Savings), boolInt(ev.Unpriced), ev.LatencyMS, ev.TTFTMS, int64(ev.Status),
-		ev.ErrorCode, boolInt(ev.Stream), string(orSavings(ev.SavingsSource)),
+		ev.ErrorCode, boolInt(ev.Stream), string(orSavings(ev.SavingsSource)), orChat(ev.Dialect),
 	)
+}
+
+// orChat is the stored dialect: an empty one is chat.
+func orChat(d string) string {
+	if d == "" {
+		return DialectChat
+	}
+	return d
 }
 
 func orSavings(s SavingsSource) SavingsSource {
@@ -339,7 +353,7 @@ func (s *SQLStore) Events(ctx context.Context, from, to time.Time) ([]Event, err
 			&ev.Provider, &cache, &ev.Tokens.Input, &ev.Tokens.CachedInput, &ev.Tokens.CacheWrite,
 			&ev.Tokens.Output, &ev.Tokens.Reasoning, &source, &ev.PriceVersion, (*int64)(&ev.Cost),
 			(*int64)(&ev.Counterfactual), (*int64)(&ev.Savings), &unpriced, &ev.LatencyMS, &ev.TTFTMS, &status,
-			&ev.ErrorCode, &stream, &savings); err != nil {
+			&ev.ErrorCode, &stream, &savings, &ev.Dialect); err != nil {
 			return nil, err
 		}
 		ev.Time = time.UnixMicro(ts).UTC()

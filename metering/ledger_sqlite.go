@@ -11,8 +11,8 @@ import (
 
 // sqliteDialect: ? placeholders; BEGIN IMMEDIATE (the _txlock DSN option) takes the write
 // lock up front, which also serialises migrations across processes; 32766 host parameters
-// per statement allow 1000 rows of 32 columns.
-var sqliteDialect = dialect{name: "sqlite", maxRows: 1000}
+// per statement bound the rows of one insert (992 rows of 33 columns).
+var sqliteDialect = dialect{name: "sqlite", maxRows: 32766 / len(eventColumns)}
 
 // sqlitePragmas are applied to every connection: write-ahead logging (readers never block
 // the writer), synchronous=NORMAL (a commit survives a process crash; only an OS crash or

@@ -159,7 +159,7 @@ func TestLedgerRoundTripsEveryField(t *testing.T) {
 			Tokens:      Tokens{Input: 1, CachedInput: 2, CacheWrite: 3, Output: 4, Reasoning: 5},
 			UsageSource: UsageEstimated, PriceVersion: "abc", Cost: 6, Counterfactual: 7, Savings: -8,
 			Unpriced: true, LatencyMS: 9, TTFTMS: 10, Status: 502, ErrorCode: "upstream_error", Stream: true,
-			SavingsSource: SavingsSemanticCache,
+			SavingsSource: SavingsSemanticCache, Dialect: DialectMessages,
 		}
 		if err := s.WriteBatch(context.Background(), []Event{ev}); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,10 @@ import (
 // stands in for them.
 const CostEventName = "switchyard.cost"
 
+// KeyDialect is the cost event's attribute for the API the request came in through:
+// chat, responses or messages (metering.Event.Dialect).
+const KeyDialect = "switchyard.dialect"
+
 // CostEvent is one request's cost event, field for field the ledger's (metering.Event),
 // so a collector can route cost to any backend. Money is in pico-dollars.
 type CostEvent struct {
@@ -48,6 +52,8 @@ type CostEvent struct {
 	Status    int
 	ErrorCode string
 	Stream    bool
+	// Dialect is the API the request came in through: chat, responses or messages.
+	Dialect string
 }
 
 // EmitCostEvent publishes ev. With log export configured it is an OTel log record with
@@ -119,5 +125,6 @@ func (ev *CostEvent) attributes() []attribute.KeyValue {
 		attribute.Bool(KeyStream, ev.Stream),
 	)
 	a = appendString(a, KeyErrorType, ev.ErrorCode)
+	a = appendString(a, KeyDialect, ev.Dialect)
 	return a
 }
