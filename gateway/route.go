@@ -33,6 +33,7 @@ func (g *Gateway) route(ctx *fasthttp.RequestCtx, pl *plan, pr *provider.Request
 		PromptTokens: estimateTokens(body),
 		HasTools:     f.hasTools,
 		HasImages:    f.hasImages,
+		API:          rec.dialect,
 	}
 	cr := pl.snap.Match(&attrs)
 	sel := &selection{routeIndex: cr.Index, idempotent: cr.Idempotent}

@@ -19,12 +19,16 @@ type Attributes struct {
 	PromptTokens int
 	// HasTools and HasImages describe the request.
 	HasTools, HasImages bool
+	// API is the API the request came in through: chat, responses or messages. Empty
+	// means chat.
+	API string
 }
 
 // matcher is a compiled Match: sets instead of lists, the model list expanded to every
 // name and alias of the same models.
 type matcher struct {
 	feature, team, key, model map[string]bool
+	api                       map[string]bool
 	headers, metadata         map[string]string
 	minTokens, maxTokens      int
 	tools, images             *bool
@@ -32,7 +36,8 @@ type matcher struct {
 
 func (m *matcher) empty() bool {
 	return m.feature == nil && m.team == nil && m.key == nil && m.model == nil && m.headers == nil &&
-		m.metadata == nil && m.minTokens == 0 && m.maxTokens == 0 && m.tools == nil && m.images == nil
+		m.metadata == nil && m.minTokens == 0 && m.maxTokens == 0 && m.tools == nil && m.images == nil &&
+		m.api == nil
 }
 
 func set(list []string) map[string]bool {
@@ -80,7 +85,31 @@ func (s *Snapshot) compileMatch(r *Route, errs *yamlx.Errors) matcher {
 	if m.maxTokens > 0 && m.minTokens > m.maxTokens {
 		errs.Add(r.File, r.Line, "route %q: min_prompt_tokens is above max_prompt_tokens", r.Name)
 	}
+	m.api = compileAPIs(r, errs)
 	return m
+}
+
+// compileAPIs checks match.api's values, each reported at its own line when unknown.
+func compileAPIs(r *Route, errs *yamlx.Errors) map[string]bool {
+	for i, v := range r.Match.API {
+		if !knownAPI(v) {
+			line := r.Line
+			if i < len(r.apiLines) {
+				line = r.apiLines[i]
+			}
+			errs.Add(r.File, line, "route %q: match.api: unknown API %q (want chat, responses or messages)", r.Name, v)
+		}
+	}
+	return set(r.Match.API)
+}
+
+// knownAPI reports whether v is an API a route may match: chat, responses or messages.
+func knownAPI(v string) bool {
+	switch v {
+	case "chat", "responses", "messages":
+		return true
+	}
+	return false
 }
 
 // canonicalHeader turns "x-env" into "X-Env".
@@ -100,7 +129,8 @@ func (m *matcher) matches(a *Attributes) bool {
 	if m.feature != nil && !m.feature[a.Feature] ||
 		m.team != nil && !m.team[a.Team] ||
 		m.key != nil && !m.key[a.Key] ||
-		m.model != nil && !m.model[a.Model] {
+		m.model != nil && !m.model[a.Model] ||
+		m.api != nil && !m.api[apiOf(a)] {
 		return false
 	}
 	if m.minTokens > 0 && a.PromptTokens < m.minTokens || m.maxTokens > 0 && a.PromptTokens > m.maxTokens {
@@ -120,6 +150,14 @@ func (m *matcher) matches(a *Attributes) bool {
 		}
 	}
 	return true
+}
+
+// apiOf is a's API, chat when it is empty.
+func apiOf(a *Attributes) string {
+	if a.API == "" {
+		return "chat"
+	}
+	return a.API
 }
 
 // Match returns the first route whose conditions hold. A compiled snapshot always has a

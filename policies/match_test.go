@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -26,6 +27,12 @@ const matchDoc = base + `routes:
   - name: tools-without-images
     match: {tools: true, images: false}
     targets: [{model: big}]
+  - name: agent-apis
+    match: {api: [responses, messages]}
+    targets: [{model: big}]
+  - name: chat-for-etl
+    match: {api: [chat], feature: [etl]}
+    targets: [{model: mini}]
   - name: default
     targets: [{model: $requested}]
 `
@@ -60,6 +67,12 @@ func TestMatchFirstRouteWins(t *testing.T) {
 		{"tools with images fall through", Attributes{HasTools: true, HasImages: true}, "default"},
 		{"an earlier route wins over a later one that also matches", Attributes{Feature: "search", PromptTokens: 5000}, "by-feature"},
 		{"nothing special goes to the default", Attributes{Feature: "other"}, "default"},
+		{"a Messages API request matches a route listing messages", Attributes{API: "messages"}, "agent-apis"},
+		{"a Responses API request matches a route listing responses", Attributes{API: "responses"}, "agent-apis"},
+		{"a chat request does not match a route for the other APIs", Attributes{API: "chat"}, "default"},
+		{"a chat request matches a route listing chat", Attributes{API: "chat", Feature: "etl"}, "chat-for-etl"},
+		{"an empty API is chat", Attributes{Feature: "etl"}, "chat-for-etl"},
+		{"a messages request does not match a route listing only chat", Attributes{API: "messages", Feature: "etl"}, "agent-apis"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,5 +92,41 @@ func TestModelResolvesNamesAliasesAndTheWildcard(t *testing.T) {
 		if m, ok := snap.Model(name); !ok || m.Name != want {
 			t.Fatalf("%s resolved to %v", name, m)
 		}
+	}
+}
+
+func TestMatchAPIValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string // errors the compile must report; none means it compiles
+	}{
+		{"every known API compiles", "  - name: a\n    match: {api: [chat, responses, messages]}\n    targets: [{model: mini}]\n", nil},
+		{"an unknown API is an error at its own line",
+			"  - name: a\n    match:\n      api:\n        - messages\n        - completions\n    targets: [{model: mini}]\n",
+			[]string{`p.yaml:12: route "a": match.api: unknown API "completions" (want chat, responses or messages)`}},
+		{"each unknown API in a flow list is reported",
+			"  - name: a\n    match: {api: [Chat, anthropic]}\n    targets: [{model: mini}]\n",
+			[]string{`p.yaml:9: route "a": match.api: unknown API "Chat"`, `p.yaml:9: route "a": match.api: unknown API "anthropic"`}},
+		{"api must be a list", "  - name: a\n    match: {api: messages}\n    targets: [{model: mini}]\n", []string{"p.yaml:9:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := compileString(t, base+"routes:\n"+tt.doc+"  - name: d\n    targets: [{model: mini}]\n", "openai")
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("compiled; want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v\nwant it to contain %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -104,6 +104,9 @@ type Route struct {
 
 	Line int    `yaml:"-"`
 	File string `yaml:"-"`
+	// apiLines are the lines of match.api's values, in order, for validation messages.
+	// They live here, not in Match, so that two routes' matches compare equal by content.
+	apiLines []int
 }
 
 // RouteCache is a route's response-cache rules; unset fields keep the gateway's
@@ -177,6 +180,11 @@ type Match struct {
 	// Tools and Images require the request to have (true) or not have (false) them.
 	Tools  *bool `yaml:"tools"`
 	Images *bool `yaml:"images"`
+	// API matches the API the request came in through (its dialect): chat (Chat
+	// Completions, and the completions and embeddings endpoints), responses (the Responses
+	// API) or messages (the Anthropic Messages API, count_tokens included). Other values
+	// are errors.
+	API []string `yaml:"api"`
 }
 
 // Health tunes passive health checking. Zero values take the router's defaults.
@@ -226,7 +234,25 @@ func (d *Deployment) UnmarshalYAML(n *yaml.Node) error {
 func (r *Route) UnmarshalYAML(n *yaml.Node) error {
 	type plain Route
 	r.Line = n.Line
+	if api := valueOf(valueOf(n, "match"), "api"); api != nil {
+		for _, v := range api.Content {
+			r.apiLines = append(r.apiLines, v.Line)
+		}
+	}
 	return n.Decode((*plain)(r))
+}
+
+// valueOf returns the value node of key in mapping n, or nil.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 func (t *Target) UnmarshalYAML(n *yaml.Node) error {
