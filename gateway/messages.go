@@ -16,7 +16,7 @@ import (
 // is spent, so nothing is metered. Errors are in Anthropic's envelope.
 func (g *Gateway) countTokens(rc *fasthttp.RequestCtx) {
 	ex := &exchange{g: g, rc: rc, api: apiMessages, tr: g.dialects[apiMessages], id: string(rc.Response.Header.Peek(headerRequestID))}
-	ex.rec.op = provider.OpChat
+	ex.rec.op, ex.rec.dialect = provider.OpChat, ex.api.String()
 	if !requireMethod(rc, "POST") {
 		return
 	}

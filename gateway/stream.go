@@ -96,7 +96,7 @@ type upstreamStream struct {
 	firstAt  time.Duration
 	answered atomic.Bool // the last event went out (the pump may still drain the body)
 	complete bool        // the upstream finished normally
-	endErr   error // why it did not
+	endErr   error       // why it did not
 	shutdown atomic.Bool
 
 	failEvent func(*apierr.Error) *[]byte // the dialect's failure events; nil for chat
