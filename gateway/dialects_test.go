@@ -393,3 +393,81 @@ models: [{name: "*", provider: openai}]
 		t.Fatalf("got %d:\n%s", r.Status, body)
 	}
 }
+
+// TestTheOfficialClientsReadNativeProvidersAnswersPassedThrough: openai-go's Responses and
+// anthropic-sdk-go's Messages, plain and streamed, against providers that speak them, read
+// exactly what the providers answered.
+func TestTheOfficialClientsReadNativeProvidersAnswersPassedThrough(t *testing.T) {
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		stream := strings.Contains(string(b), `"stream":true`)
+		responses := strings.HasSuffix(r.URL.Path, "/responses")
+		switch {
+		case responses && stream:
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i, ev := range []string{
+				`{"type":"response.created","sequence_number":0,"response":{"id":"resp_n","object":"response","status":"in_progress","output":[]}}`,
+				`{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_n","output_index":0,"content_index":0,"delta":"from the native provider"}`,
+				`{"type":"response.completed","sequence_number":2,"response":{"id":"resp_n","object":"response","status":"completed","output":[{"type":"message","id":"msg_n","role":"assistant","status":"completed","content":[{"type":"output_text","text":"from the native provider","annotations":[]}]}],"usage":{"input_tokens":4,"output_tokens":4,"total_tokens":8}}}`,
+			} {
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", []string{"response.created", "response.output_text.delta", "response.completed"}[i], ev)
+			}
+		case responses:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"resp_n","object":"response","created_at":1,"status":"completed","model":"gpt-4.1","output":[{"type":"message","id":"msg_n","role":"assistant","status":"completed","content":[{"type":"output_text","text":"from the native provider","annotations":[]}]}],"usage":{"input_tokens":4,"output_tokens":4,"total_tokens":8}}`)
+		case stream:
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_n\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\",\"stop_reason\":null,\"usage\":{\"input_tokens\":4,\"output_tokens\":1}}}\n\n"+
+				"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"+
+				"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"from the native provider\"}}\n\n"+
+				"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"+
+				"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":4}}\n\n"+
+				"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"msg_n","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"from the native provider"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":4,"output_tokens":4}}`)
+		}
+	}))
+	defer fake.Close()
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+providers:
+  - {name: oai, base_url: %s/v1, responses_api: native}
+  - {name: claude, kind: anthropic, base_url: %s}
+models:
+  - {name: gpt-4.1, provider: oai}
+  - {name: claude-sonnet-4-5, provider: claude}
+`, fake.URL, fake.URL), nil)
+	ctx := context.Background()
+	const want = "from the native provider"
+	oc := openaiClient(g, "any") // the gateway has no keys: any key is accepted
+	rp := responses.ResponseNewParams{Model: "gpt-4.1", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")}}
+	r, err := oc.Responses.New(ctx, rp)
+	if err != nil || r.OutputText() != want || r.ID != "resp_n" {
+		t.Fatalf("responses: %v %v", r, err)
+	}
+	st := oc.Responses.NewStreaming(ctx, rp)
+	var text string
+	for st.Next() {
+		if ev := st.Current(); ev.Type == "response.output_text.delta" {
+			text += ev.Delta
+		}
+	}
+	if st.Err() != nil || text != want {
+		t.Fatalf("responses stream: %q %v", text, st.Err())
+	}
+	ac := anthropicClient(g, "any")
+	mp := anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}
+	m, err := ac.Messages.New(ctx, mp)
+	if err != nil || len(m.Content) == 0 || m.Content[0].Text != want || m.ID != "msg_n" {
+		t.Fatalf("messages: %v %v", m, err)
+	}
+	ms := ac.Messages.NewStreaming(ctx, mp)
+	var acc anthropic.Message
+	for ms.Next() {
+		_ = acc.Accumulate(ms.Current())
+	}
+	if ms.Err() != nil || len(acc.Content) == 0 || acc.Content[0].Text != want {
+		t.Fatalf("messages stream: %+v %v", acc, ms.Err())
+	}
+}
