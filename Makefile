@@ -1,7 +1,7 @@
 # Switchyard — build, run and test.
 #
 #   make run      run the gateway on its embedded default (mock provider, or OpenAI with OPENAI_API_KEY)
-#   make test     the whole suite: test services, go vet, gofmt check, go test -race
+#   make test     the whole suite: test services, go vet, gofmt check, go test -race, each fuzz target briefly
 #   make build    static binary in bin/switchyard, version stamped
 #   make bench    the benchmark harness (bench/run.sh)
 #   make fuzz     every fuzz target, FUZZTIME each (default 30s), one after the other
@@ -20,7 +20,7 @@ LDFLAGS := -s -w -X $(MODULE)/gateway.Version=$(VERSION)
 TEST_TIMEOUT ?= 5m
 IMAGE   ?= switchyard
 
-.PHONY: help run build test vet fmt-check test-go test-examples bench fuzz faults docker clean
+.PHONY: help run build test vet fmt-check test-go test-examples bench fuzz fuzz-brief faults docker clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -36,7 +36,7 @@ build:
 # go test (tests that need Redis or PostgreSQL skip only when those variables are unset).
 test:
 	. scripts/test-services.sh; \
-	$(MAKE) --no-print-directory vet fmt-check test-examples test-go
+	$(MAKE) --no-print-directory vet fmt-check test-examples test-go fuzz-brief
 
 vet:
 	$(GO) vet ./...
@@ -67,7 +67,11 @@ bench:
 # make test. go test fuzzes one target per run, so the targets run one after the other;
 # a failing input is written to testdata/fuzz and stops the run.
 FUZZTIME ?= 30s
-FUZZ_PKGS ?= ./internal/jsonx ./internal/sse ./internal/provider ./cache
+FUZZ_PKGS ?= ./internal/jsonx ./internal/sse ./internal/provider ./cache ./gateway ./internal/dialect/responses ./internal/dialect/messages
+
+# fuzz-brief fuzzes every target for 2 seconds, part of make test.
+fuzz-brief:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 fuzz:
 	@for pkg in $(FUZZ_PKGS); do \

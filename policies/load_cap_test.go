@@ -130,3 +130,21 @@ func TestParseRefusesAMappingOverTheKeyLimitBeforeDecoding(t *testing.T) {
 		t.Fatalf("Parse = %v, want %q", err, want)
 	}
 }
+
+func TestAPromptDirectoryOverTheCapIsRefusedBeforeParsing(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, MaxPolicyBytes/2+1)
+	for i := range big {
+		big[i] = '#'
+	}
+	for _, name := range []string{"a.yaml", "b.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, name), big, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := ReadPrompts(dir)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) {
+		t.Fatalf("err = %v, want a TooLargeError", err)
+	}
+}

@@ -39,6 +39,7 @@ func LoadPrompts(dir string) (*Registry, error) {
 // PromptsVersion of two reads to see whether anything changed.
 func ReadPrompts(dir string) ([]Source, error) {
 	var out []Source
+	var total int64 // bytes read so far, against MaxPolicyBytes
 	root := dir
 	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		root = dir + string(filepath.Separator) // a trailing separator makes WalkDir follow it
@@ -60,10 +61,11 @@ func ReadPrompts(dir string) ([]Source, error) {
 		if !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml") && path != filepath.Join(dir, LockFileName) {
 			return nil
 		}
-		data, err := os.ReadFile(path)
+		data, err := readCapped(path, total) // a prompt directory is bounded like a policy
 		if err != nil {
 			return err
 		}
+		total += int64(len(data))
 		out = append(out, Source{Name: path, Data: data})
 		return nil
 	})
