@@ -129,7 +129,7 @@ func (g *Gateway) getJob(ctx *fasthttp.RequestCtx, id string) {
 	if !requireMethod(ctx, "GET") {
 		return
 	}
-	p, err := g.keys.authenticate(ctx)
+	p, err := g.keyring().authenticate(ctx)
 	if err != nil {
 		writeError(ctx, err)
 		return

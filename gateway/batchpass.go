@@ -29,7 +29,7 @@ func isBatchAPI(path []byte) bool {
 // they created (batch_lane.isolation). Batch results downloaded through here are metered,
 // one cost event per result line, at the batch price.
 func (g *Gateway) batchPassthrough(ctx *fasthttp.RequestCtx) {
-	p, err := g.keys.authenticate(ctx)
+	p, err := g.keyring().authenticate(ctx)
 	if err != nil {
 		writeError(ctx, err)
 		return

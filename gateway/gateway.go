@@ -57,7 +57,8 @@ type Gateway struct {
 	promptR     *policies.Reloader // nil without a prompts directory
 	watchCtx    context.Context    // the policy and prompt watchers' context, made in New
 	stop        context.CancelFunc // stops the policy watcher
-	keys        *keyring
+	keys        atomic.Pointer[keyring] // nil: no keys, authentication off; swapped by a config reload
+	reloadMu    sync.Mutex              // one config reload at a time
 	ids         *idSource
 	srv         *fasthttp.Server
 	mocks       []*mock.Server
@@ -77,10 +78,11 @@ type Gateway struct {
 
 // New builds a gateway from a resolved configuration.
 func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
-	g := &Gateway{cfg: cfg, log: log, ids: newIDSource(), keys: newKeyring(cfg.Keys),
+	g := &Gateway{cfg: cfg, log: log, ids: newIDSource(),
 		logReqs: *cfg.Log.Requests, ready: make(chan struct{}), cutting: make(chan struct{}),
 		flightSeed: maphash.MakeSeed()}
 	g.watchCtx, g.stop = context.WithCancel(context.Background())
+	g.keys.Store(newKeyring(cfg.Keys))
 	targets := map[string]*target{}
 	g.targets = targets
 	for _, pc := range cfg.Providers {
@@ -231,7 +233,8 @@ func (g *Gateway) applyPolicy(snap *policies.Snapshot) error {
 // PolicyVersion returns the version id of the routing policy in force.
 func (g *Gateway) PolicyVersion() string { return g.plan.Load().snap.Version }
 
-// ReloadPolicy re-reads the policy file now (SIGHUP). Without a policy file it does nothing.
+// ReloadPolicy re-reads the policy and prompt files and the configuration's live settings
+// (keys, rate limits, prices) now (SIGHUP).
 func (g *Gateway) ReloadPolicy() error {
 	var errs []error
 	if g.policy != nil {
@@ -240,6 +243,7 @@ func (g *Gateway) ReloadPolicy() error {
 	if g.promptR != nil {
 		errs = append(errs, g.promptR.Reload())
 	}
+	errs = append(errs, g.ReloadConfig()) // keys, rate limits and prices
 	return errors.Join(errs...)
 }
 
@@ -248,6 +252,9 @@ func (g *Gateway) Serve(ln net.Listener) error {
 	ctx := g.watchCtx
 	if g.responses != nil {
 		go g.purgeResponses(ctx, time.Hour)
+	}
+	if g.cfg.FromFile() {
+		go g.watchConfig(ctx, 250*time.Millisecond)
 	}
 	if g.policy != nil {
 		go g.policy.Watch(ctx, 0)

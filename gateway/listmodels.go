@@ -30,7 +30,7 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx) (rec record) {
 	if !g.requireGET(ctx, anth, &rec) {
 		return rec
 	}
-	p, err := g.keys.authenticate(ctx)
+	p, err := g.keyring().authenticate(ctx)
 	if err != nil {
 		rec.errCode = g.modelsError(ctx, anth, err)
 		return rec
@@ -114,7 +114,7 @@ func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, id []byte) (rec record) {
 	if !g.requireGET(ctx, anth, &rec) {
 		return rec
 	}
-	if _, err := g.keys.authenticate(ctx); err != nil {
+	if _, err := g.keyring().authenticate(ctx); err != nil {
 		rec.errCode = g.modelsError(ctx, anth, err)
 		return rec
 	}

@@ -204,7 +204,7 @@ func (g *Gateway) admit(ctx *fasthttp.RequestCtx, op provider.Op, rec *record) (
 	if ct := ctx.Request.Header.ContentType(); !isJSON(ct) {
 		return provider.Request{}, fields{}, apierr.UnsupportedMediaType(string(ct))
 	}
-	p, err := g.keys.authenticate(ctx)
+	p, err := g.keyring().authenticate(ctx)
 	if err != nil {
 		return provider.Request{}, fields{}, err
 	}

@@ -139,7 +139,7 @@ func (g *Gateway) responsesByID(rc *fasthttp.RequestCtx, rest string) {
 		writeError(rc, apierr.MethodNotAllowed(method, string(rc.Path())))
 		return
 	}
-	p, err := g.keys.authenticate(rc)
+	p, err := g.keyring().authenticate(rc)
 	if err != nil {
 		writeError(rc, err)
 		return

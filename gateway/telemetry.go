@@ -100,8 +100,14 @@ func costEvent(ev *metering.Event, deployment string) *telemetry.CostEvent {
 // counted as _OTHER. applyPolicy calls it for every snapshot it swaps in; anything that
 // changes the keys at run time must call it too.
 func (g *Gateway) setMetricLabels(snap *policies.Snapshot) {
+	g.setMetricLabelsFor(snap, g.cfg.Keys)
+}
+
+// setMetricLabelsFor is setMetricLabels with the gateway keys in force (a config reload
+// changes them).
+func (g *Gateway) setMetricLabelsFor(snap *policies.Snapshot, keys []config.Key) {
 	if g.tel.Enabled() {
-		g.tel.SetLabels(metricLabels(g.cfg, snap))
+		g.tel.SetLabels(metricLabels(g.cfg.Models, keys, snap))
 	}
 }
 
@@ -110,9 +116,9 @@ func (g *Gateway) setMetricLabels(snap *policies.Snapshot) {
 // wildcard excepted), the features and teams of the gateway keys, the ones the policy's
 // routes match on, and "default" (the attribution of anonymous requests and keys
 // without a feature).
-func metricLabels(cfg *config.Config, snap *policies.Snapshot) *telemetry.Labels {
+func metricLabels(cfgModels []config.Model, keys []config.Key, snap *policies.Snapshot) *telemetry.Labels {
 	var models, features, teams []string
-	for _, m := range cfg.Models {
+	for _, m := range cfgModels {
 		if m.Name != policies.Wildcard {
 			models = append(models, m.Name, m.UpstreamModel)
 			models = append(models, m.Aliases...)
@@ -130,7 +136,7 @@ func metricLabels(cfg *config.Config, snap *policies.Snapshot) *telemetry.Labels
 		features, teams = snap.AttributionValues()
 	}
 	features, teams = append(features, "default"), append(teams, "default")
-	for _, k := range cfg.Keys {
+	for _, k := range keys {
 		features, teams = append(features, k.Feature), append(teams, k.Team)
 	}
 	return telemetry.NewLabels(models, features, teams)

@@ -72,7 +72,8 @@ type Config struct {
 	Telemetry telemetry.Config `yaml:"telemetry"`
 
 	// file is where the config came from ("" for the embedded default).
-	file string
+	file   string
+	getenv func(string) string // the secrets source it was loaded with, for Reread
 	// adminKey is the resolved admin key.
 	adminKey string
 	// mocks are the mock sections of providers of kind mock, by provider name.

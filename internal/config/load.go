@@ -50,7 +50,27 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if errs := c.resolve(getenv, root); len(errs) > 0 {
 		return nil, errs
 	}
+	c.getenv = getenv
 	return c, nil
+}
+
+// Reread loads the config file c came from again, with the same secrets source: a
+// running gateway takes what may change live (keys, rate limits, prices) from it. It is
+// an error for a config that did not come from a file.
+func (c *Config) Reread() (*Config, error) {
+	if !c.FromFile() {
+		return nil, errors.New("config: " + c.file + " is not a file")
+	}
+	return Load(c.file, c.getenv)
+}
+
+// FromFile reports whether c was loaded from a file that can be read again.
+func (c *Config) FromFile() bool {
+	if c.file == "" || c.getenv == nil {
+		return false
+	}
+	st, err := os.Stat(c.file)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // decode strictly decodes data into a Config with its defaults applied, and returns the

@@ -74,6 +74,23 @@ func StartGateway(t testing.TB, yamlText string, env map[string]string) *Gateway
 	if !strings.Contains(yamlText, "ledger") { // each test gets its own ledger file
 		cfg.Metering.Ledger = "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
 	}
+	return serve(t, cfg)
+}
+
+// StartGatewayFile is StartGateway for a config file on disk, which the gateway watches
+// and reloads (keys, rate limits, prices) as it changes.
+func StartGatewayFile(t testing.TB, path string, env map[string]string) *Gateway {
+	t.Helper()
+	cfg, err := config.Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return serve(t, cfg)
+}
+
+// serve builds a gateway from cfg and serves it on 127.0.0.1:0 until cleanup.
+func serve(t testing.TB, cfg *config.Config) *Gateway {
+	t.Helper()
 	logs := &SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
