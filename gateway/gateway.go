@@ -54,9 +54,9 @@ type Gateway struct {
 	owners      *batchlane.Owners
 	policy      *policies.Reloader // nil without a policy file
 	prompts     atomic.Pointer[policies.Registry]
-	promptR     *policies.Reloader // nil without a prompts directory
-	watchCtx    context.Context    // the policy and prompt watchers' context, made in New
-	stop        context.CancelFunc // stops the policy watcher
+	promptR     *policies.Reloader      // nil without a prompts directory
+	watchCtx    context.Context         // the policy and prompt watchers' context, made in New
+	stop        context.CancelFunc      // stops the policy watcher
 	keys        atomic.Pointer[keyring] // nil: no keys, authentication off; swapped by a config reload
 	reloadMu    sync.Mutex              // one config reload at a time
 	ids         *idSource
