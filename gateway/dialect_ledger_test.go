@@ -148,3 +148,15 @@ func TestTheCostEventOfAMessagesRequestCarriesItsDialect(t *testing.T) {
 	}
 	t.Fatal("no cost event in the request's trace")
 }
+
+func TestTheRequestLogNamesADialectsAPI(t *testing.T) {
+	up := testutil.StartUpstream(t, mock.Config{})
+	g := testutil.StartGateway(t, fmt.Sprintf(`
+providers: [{name: openai, base_url: %s}]
+models: [{name: "*", provider: openai}]
+`, up.URL), nil)
+	if r := g.Post(t, "/v1/messages", `{"model":"m","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}`); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	waitLog(t, g, `"api":"messages"`)
+}

@@ -46,6 +46,9 @@ func (g *Gateway) logLine(rid string, rec *record, status int, d, ttfb time.Dura
 		slog.Int64("output_tokens", rec.usage.OutputTokens),
 		slog.String("error", rec.errCode),
 	}
+	if rec.dialect != "" && rec.dialect != "chat" {
+		attrs = append(attrs, slog.String("api", rec.dialect)) // responses or messages
+	}
 	if rec.tier != "" {
 		attrs = append(attrs, slog.String("tier", rec.tier))
 	}
