@@ -73,6 +73,9 @@ func (r *relay) Read(p []byte) (int, error) {
 		}
 		select {
 		case <-pinged:
+			if r.s.answered.Load() {
+				continue // the answer is complete while the pump drains: no ping after it
+			}
 			bp := eventBufs.Get().(*[]byte)
 			*bp = r.ping((*bp)[:0])
 			r.cur, r.pending = bp, *bp

@@ -152,6 +152,9 @@ func (s *upstreamStream) pump(out eventSink) (err error) {
 		if s.observeFn != nil { // a dialect's decoder observes the Chat Completions events itself
 			sse.EachData(b, s.observeFn) // one pass: metering text and the cache's assembler
 		}
+		if done || derr != nil {
+			s.answered.Store(true) // before the last event goes: no keep-alive may follow it
+		}
 		if len(b) > 0 {
 			if s.firstAt == 0 {
 				s.firstAt = time.Since(s.started)
@@ -164,7 +167,6 @@ func (s *upstreamStream) pump(out eventSink) (err error) {
 		}
 		if done {
 			s.complete = true
-			s.answered.Store(true)
 			s.drain()
 		}
 		if derr != nil || done {
