@@ -3,7 +3,6 @@ package provider
 import (
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/sse"
@@ -279,8 +278,20 @@ func (u *anthropicUsage) merge(r jsonx.Result) bool {
 // appendJSONString appends the JSON string r: its literal as received when that is safe
 // to embed in an SSE data line, else r's value quoted afresh.
 func appendJSONString(dst []byte, r jsonx.Result) []byte {
-	if r.Type == jsonx.String && !strings.ContainsAny(r.Raw, "\r\n") {
+	if r.Type == jsonx.String && safeLiteral(r.Raw) {
 		return append(dst, r.Raw...)
 	}
 	return jsonx.Quote(dst, r.Str)
+}
+
+// safeLiteral reports whether raw, a string literal as the upstream wrote it, is valid
+// JSON with no control byte (a raw newline would break the SSE line, a raw NUL the JSON):
+// the upstream's bytes are not trusted to be valid JSON.
+func safeLiteral(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < 0x20 {
+			return false
+		}
+	}
+	return jsonx.Valid([]byte(raw))
 }
