@@ -30,7 +30,7 @@ func (w *clientWatch) begin(conn net.Conn, cancel context.CancelCauseFunc) {
 	if conn == nil {
 		return
 	}
-	if _, ok := sockpeek.PeerClosed(conn); !ok {
+	if !sockpeek.Supported(conn) {
 		return
 	}
 	w.conn, w.cancel = conn, cancel

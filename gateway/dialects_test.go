@@ -137,8 +137,8 @@ func TestTheOpenAIResponsesClientWorksThroughTranslation(t *testing.T) {
 			t.Fatalf("retrieve: %v %v", got, err)
 		}
 		items, err := c.Responses.InputItems.List(ctx, first.ID, responses.InputItemListParams{})
-		if err != nil || len(items.Data) != 1 {
-			t.Fatalf("input items: %v %v", items, err)
+		if err != nil || len(items.Data) != 1 || items.Data[0].ID == "" || !strings.Contains(items.RawJSON(), `"first_id":"`+items.Data[0].ID+`"`) {
+			t.Fatalf("input items: %+v %v", items, err)
 		}
 		other := openaiClient(g, "kb")
 		var apiErr *openai.Error

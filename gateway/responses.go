@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,11 +80,12 @@ func (g *Gateway) storeResponse(ex *exchange, out []byte) {
 	if ex.api != apiResponses || g.responses == nil || len(out) == 0 || !wantsStore(ex.orig) {
 		return
 	}
-	items := inputItems(ex.orig)
+	id := jsonx.Get(out, "id").Str
+	items := withIDs(inputItems(ex.orig), id)
 	hist := concatArrays(ex.history, items, []byte(jsonx.Get(out, "output").Raw))
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	err := g.responses.Put(ctx, respstore.Record{ID: jsonx.Get(out, "id").Str, Owner: ex.rec.principal.Key,
+	err := g.responses.Put(ctx, respstore.Record{ID: id, Owner: ex.rec.principal.Key,
 		Response: bytes.Clone(out), Input: items, History: hist})
 	if err != nil {
 		g.log.Warn("response not stored", "request_id", ex.id, "error", err.Error())
@@ -102,6 +104,29 @@ func inputItems(body []byte) []byte {
 		return []byte(in.Raw)
 	}
 	return []byte("[]")
+}
+
+// withIDs gives every input item that has none an id derived from the response's
+// (msg_<response>_<n>), as input_items lists them.
+func withIDs(items []byte, respID string) []byte {
+	base := strings.TrimPrefix(respID, "resp_")
+	out := []byte{'['}
+	n := 0
+	jsonx.View(items).ForEach(func(_, it jsonx.Result) bool {
+		if n > 0 {
+			out = append(out, ',')
+		}
+		raw := []byte(it.Raw)
+		if it.IsObject() && !it.Get("id").Exists() {
+			if b, err := jsonx.SetTopLevel(raw, "id", jsonx.Quote(nil, "msg_"+base+"_in"+strconv.Itoa(n))); err == nil {
+				raw = b
+			}
+		}
+		out = append(out, raw...)
+		n++
+		return true
+	})
+	return append(out, ']')
 }
 
 // concatArrays joins JSON arrays.

@@ -28,6 +28,12 @@ func rawConn(c net.Conn) (syscall.RawConn, bool) {
 	return nil, false
 }
 
+// Supported reports whether PeerClosed can ask c's socket at all, without a system call.
+func Supported(c net.Conn) bool {
+	_, ok := rawConn(c)
+	return ok && supported
+}
+
 // PeerClosed reports whether the peer of c has closed (or reset) its side. ok is false
 // when c has no socket to ask (an in-memory pipe) or the platform cannot tell: the caller
 // then knows nothing. It does not block, read or change c; it costs one system call.

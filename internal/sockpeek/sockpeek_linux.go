@@ -21,3 +21,6 @@ func hungUp(fd uintptr) int8 {
 		return 0
 	}
 }
+
+// supported: Linux reports a peer hang-up through poll.
+const supported = true

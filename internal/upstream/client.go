@@ -242,9 +242,13 @@ func (c *Client) popIdle() *conn {
 			pc.close()
 			return nil
 		}
-		if closed, _ := sockpeek.PeerClosed(pc.Conn); closed {
-			pc.close()
-			continue
+		// A connection used moments ago is not checked (a server that closes one that
+		// fast is caught on the first read instead); one idle longer gets one poll.
+		if now.Sub(pc.idleSince) >= recheckIdle {
+			if closed, _ := sockpeek.PeerClosed(pc.Conn); closed {
+				pc.close()
+				continue
+			}
 		}
 		return pc
 	}
@@ -319,6 +323,10 @@ func (c *Client) connect(deadline time.Time) (*conn, error) {
 func outOfFiles(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
+
+// recheckIdle is how long a pooled connection may sit idle before it is polled for a
+// server hang-up when taken from the pool.
+const recheckIdle = 200 * time.Millisecond
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
