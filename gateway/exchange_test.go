@@ -1,11 +1,9 @@
 package gateway_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -330,26 +328,4 @@ type panickyStream struct{ provider.StreamDecoder }
 
 func (p panickyStream) Event(*sse.Event, []byte) ([]byte, bool, error) {
 	panic("injected decoder panic")
-}
-
-// readEvents is a raw client that reads n SSE data lines of a stream, then returns the
-// connection.
-func readEvents(t *testing.T, addr, body string, n int) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	br := bufio.NewReader(conn)
-	for seen := 0; seen < n; {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(line, "data: ") {
-			seen++
-		}
-	}
-	return conn
 }

@@ -4,23 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
-// logRequest writes the one line per request: ids, route, status, latency, no prompt text.
-func (g *Gateway) logRequest(ctx *fasthttp.RequestCtx, rid []byte, rec *record, d time.Duration) {
-	if rec.op == 0 {
-		return
-	}
-	g.logLine(string(rid), rec, ctx.Response.StatusCode(), d, 0, true)
-}
-
-// logStream writes the request line for a stream once it has ended.
-func (g *Gateway) logStream(rid string, rec *record, d, ttfb time.Duration, complete bool) {
-	g.logLine(rid, rec, rec.status, d, ttfb, complete)
-}
-
+// logLine writes the one line per request: ids, route, status, latency, no prompt text.
 func (g *Gateway) logLine(rid string, rec *record, status int, d, ttfb time.Duration, complete bool) {
 	if !g.logReqs {
 		return
