@@ -1,7 +1,8 @@
 # Switchyard — build, run and test.
 #
 #   make run      run the gateway on its embedded default (mock provider, or OpenAI with OPENAI_API_KEY)
-#   make test     the whole suite: test services, go vet, gofmt check, go test -race, each fuzz target briefly
+#   make test     the whole suite: test services, go vet, gofmt check, golangci-lint, go test -race, each fuzz target briefly
+#   make lint     golangci-lint (.golangci.yml), installed into $(go env GOPATH)/bin when missing
 #   make build    static binary in bin/switchyard, version stamped
 #   make bench    the benchmark harness (bench/run.sh)
 #   make fuzz     every fuzz target, FUZZTIME each (default 30s), one after the other
@@ -20,7 +21,7 @@ LDFLAGS := -s -w -X $(MODULE)/gateway.Version=$(VERSION)
 TEST_TIMEOUT ?= 5m
 IMAGE   ?= switchyard
 
-.PHONY: help run build test vet fmt-check test-go test-examples bench fuzz fuzz-brief faults docker clean
+.PHONY: help run build test vet lint fmt-check test-go test-examples bench fuzz fuzz-brief faults docker clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -36,10 +37,23 @@ build:
 # go test (tests that need Redis or PostgreSQL skip only when those variables are unset).
 test:
 	. scripts/test-services.sh; \
-	$(MAKE) --no-print-directory vet fmt-check test-examples test-go fuzz-brief
+	$(MAKE) --no-print-directory vet fmt-check lint test-examples test-go fuzz-brief
 
 vet:
 	$(GO) vet ./...
+
+# GOLANGCI_LINT is the linter's version, installed from the Go module proxy when the
+# binary is missing (a fresh machine); .golangci.yml configures it (depguard keeps one
+# JSON facade).
+GOLANGCI_LINT ?= v2.15.0
+LINT_BIN := $(shell $(GO) env GOPATH)/bin/golangci-lint
+
+lint:
+	@if [ ! -x "$(LINT_BIN)" ] || ! "$(LINT_BIN)" --version | grep -q "$(GOLANGCI_LINT:v%=%)"; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT)"; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT); \
+	fi
+	"$(LINT_BIN)" run ./...
 
 # fmt-check lists every Go file gofmt would change (testdata, vendor and node_modules
 # excluded) and fails if there is one.

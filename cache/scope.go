@@ -19,13 +19,13 @@ type Scope struct {
 	PromptVersion string `json:"prompt_version"`
 }
 
-// matches reports whether s falls under the filter f, where empty fields of f match
-// anything (used by Purge).
-func (f Scope) matches(s Scope) bool {
-	return (f.Tenant == "" || f.Tenant == s.Tenant) &&
-		(f.Feature == "" || f.Feature == s.Feature) &&
-		(f.Model == "" || f.Model == s.Model) &&
-		(f.PromptVersion == "" || f.PromptVersion == s.PromptVersion)
+// matches reports whether the entry scope e falls under the filter s, where empty
+// fields of s match anything (used by Purge).
+func (s Scope) matches(e Scope) bool {
+	return (s.Tenant == "" || s.Tenant == e.Tenant) &&
+		(s.Feature == "" || s.Feature == e.Feature) &&
+		(s.Model == "" || s.Model == e.Model) &&
+		(s.PromptVersion == "" || s.PromptVersion == e.PromptVersion)
 }
 
 // writeTo writes the scope into h unambiguously (each field length-prefixed).

@@ -85,7 +85,7 @@ func (g *Gateway) adminPolicy(ctx *fasthttp.RequestCtx) {
 	if !g.adminRequest(ctx, "GET") {
 		return
 	}
-	st := &policies.Status{}
+	var st *policies.Status
 	if g.policy != nil {
 		st = g.policy.Status()
 	} else {

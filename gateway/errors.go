@@ -40,7 +40,10 @@ func classify(err error) *apierr.Error {
 }
 
 // writeError sends err as an OpenAI error envelope with its status.
-func writeError(ctx *fasthttp.RequestCtx, err error) *apierr.Error {
+func writeError(ctx *fasthttp.RequestCtx, err error) { _ = answerError(ctx, err) }
+
+// answerError is writeError returning the error sent, for the callers that record its code.
+func answerError(ctx *fasthttp.RequestCtx, err error) *apierr.Error {
 	e := classify(err)
 	ctx.Response.ResetBody()
 	ctx.SetStatusCode(e.Status)

@@ -98,7 +98,7 @@ func (ex *exchange) clientGone() bool {
 // Messages API) and records its code.
 func (ex *exchange) fail(err error) {
 	if ex.tr == nil {
-		ex.rec.errCode = writeError(ex.rc, err).Code
+		ex.rec.errCode = answerError(ex.rc, err).Code
 		return
 	}
 	e := classify(err)

@@ -158,7 +158,7 @@ func (g *Gateway) requireGET(ctx *fasthttp.RequestCtx, anth bool, rec *record) b
 // Messages API's translator) when anth is set, and returns the error's code.
 func (g *Gateway) modelsError(ctx *fasthttp.RequestCtx, anth bool, err error) string {
 	if !anth {
-		return writeError(ctx, err).Code
+		return answerError(ctx, err).Code
 	}
 	e := classify(err)
 	status, body := g.dialects[apiMessages].Error(e)
@@ -238,7 +238,7 @@ func (g *Gateway) writeAnthropicList(ctx *fasthttp.RequestCtx, rec *record, ms [
 		rec.errCode = g.modelsError(ctx, true, apierr.BadRequest("invalid_cursor", param, param+" "+strconv.Quote(id)+" is not a listed model"))
 		return 0, false
 	}
-	lo, hi := 0, len(ms)
+	var lo, hi int
 	switch {
 	case args.Has("before_id"):
 		i, ok := index("before_id")

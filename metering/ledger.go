@@ -43,9 +43,7 @@ func ParseLedgerURL(s string) (LedgerURL, error) {
 		return LedgerURL{Driver: "postgres", DSN: s}, nil
 	case strings.HasPrefix(s, "sqlite:"):
 		path := strings.TrimPrefix(s, "sqlite:")
-		if strings.HasPrefix(path, "//") {
-			path = path[2:]
-		}
+		path = strings.TrimPrefix(path, "//")
 		if path == "" {
 			return LedgerURL{}, errors.New("ledger url: sqlite: needs a file path (sqlite:/var/lib/switchyard/ledger.db)")
 		}

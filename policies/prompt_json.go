@@ -1,7 +1,6 @@
 package policies
 
 import (
-	"encoding/json"
 	"math"
 	"reflect"
 	"slices"
@@ -21,7 +20,7 @@ func appendValueText(dst []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
 		return jsonx.AppendEscaped(dst, x)
-	case bool, float64, float32, int, int64, int32, uint, uint64, uint32, json.Number, nil:
+	case bool, float64, float32, int, int64, int32, uint, uint64, uint32, jsonx.NumberLiteral, nil:
 		return appendJSONValue(dst, v) // nothing to escape in these
 	}
 	var scratch [256]byte
@@ -29,7 +28,7 @@ func appendValueText(dst []byte, v any) []byte {
 }
 
 // appendJSONValue appends v as JSON. v holds what a JSON decode produces (nil, bool,
-// float64, json.Number, string, []any, map[string]any) or Go integers; anything else is
+// float64, jsonx.NumberLiteral, string, []any, map[string]any) or Go integers; anything else is
 // encoded through reflection of slices and string-keyed maps, or as null.
 func appendJSONValue(dst []byte, v any) []byte {
 	switch x := v.(type) {
@@ -39,7 +38,7 @@ func appendJSONValue(dst []byte, v any) []byte {
 		return strconv.AppendBool(dst, x)
 	case string:
 		return jsonx.Quote(dst, x)
-	case json.Number:
+	case jsonx.NumberLiteral:
 		return append(dst, x...)
 	case float64:
 		return appendFloat(dst, x)

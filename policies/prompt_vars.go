@@ -1,7 +1,7 @@
 package policies
 
 import (
-	"encoding/json"
+	"github.com/switchyard/switchyard/internal/jsonx"
 	"math"
 	"reflect"
 	"strconv"
@@ -53,7 +53,7 @@ func jsonType(v any) string {
 		return jsonType(float64(x))
 	case int, int64, int32, uint, uint64, uint32:
 		return "integer"
-	case json.Number:
+	case jsonx.NumberLiteral:
 		if _, err := x.Int64(); err == nil {
 			return "integer"
 		}

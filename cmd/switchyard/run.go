@@ -146,7 +146,9 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	if err := g.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("shutdown deadline passed; open streams were cut", "error", err.Error())
 	}
-	<-errc
+	if err := <-errc; err != nil {
+		log.Error("serving ended with an error", "error", err.Error())
+	}
 	log.Info("stopped")
 	return 0
 }

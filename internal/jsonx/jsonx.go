@@ -30,6 +30,10 @@ type RawMessage = json.RawMessage
 // Marshal encodes v.
 func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+// NumberLiteral is a JSON number kept as its literal (encoding/json's Number), for
+// decoding numbers without losing their form.
+type NumberLiteral = json.Number
+
 // Unmarshal decodes data into v.
 func Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 

@@ -67,7 +67,7 @@ func FuzzStream(f *testing.F) {
 			}
 		}
 		if !failed && !done {
-			out, done, _ = s.Event([]byte("[DONE]"), out)
+			out, _, _ = s.Event([]byte("[DONE]"), out)
 		}
 		msg := accumulate(t, parseEvents(t, out))
 		if failed != (msg == nil) {
