@@ -3,7 +3,6 @@ package provider
 import (
 	"strings"
 
-	"github.com/switchyard/switchyard/internal/apierr"
 	"github.com/switchyard/switchyard/internal/jsonx"
 	"github.com/switchyard/switchyard/internal/sse"
 )
@@ -102,11 +101,9 @@ func decodeNative(r *Request, body []byte) ([]byte, Usage, error) {
 	if r.Op == OpCountTokens {
 		return body, Usage{}, nil
 	}
-	var u anthropicUsage
-	if !u.merge(jsonx.Get(body, "usage")) {
-		return body, Usage{}, nil
-	}
-	return body, u.usage(), nil
+	var u AnthropicUsage
+	u.Merge(jsonx.Get(body, "usage"))
+	return body, u.Usage(), nil
 }
 
 // messagesStream passes a native Messages API stream through, every event byte for byte
@@ -122,9 +119,8 @@ func decodeNative(r *Request, body []byte) ([]byte, Usage, error) {
 // event whose data is not JSON is not relayed and ends the stream with an unforwarded
 // *StreamError.
 type messagesStream struct {
-	cfg      *Config // the provider's, for its error events
-	usage    anthropicUsage
-	reported bool
+	cfg   *Config // the provider's, for its error events
+	usage AnthropicUsage
 }
 
 var _ StreamDecoder = (*messagesStream)(nil)
@@ -133,20 +129,16 @@ func (s *messagesStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) 
 	if ev.IsDone() { // not Anthropic's, but a proxy's terminator
 		return append(dst, ev.Raw...), true, nil
 	}
-	if len(ev.Data) > 0 && !jsonx.Valid(ev.Data) {
-		return dst, false, &StreamError{Err: apierr.BadGateway("upstream_bad_event",
-			"the upstream provider sent a stream event that is not JSON")}
-	}
-	name := string(ev.Name)
-	if name == "" { // Anthropic names every event; fall back to the data's type
-		name = jsonx.Get(ev.Data, "type").Str
+	name, err := nativeEventName(ev)
+	if err != nil {
+		return dst, false, err
 	}
 	dst = append(dst, ev.Raw...)
 	switch name {
 	case "message_start":
-		s.merge(jsonx.Get(ev.Data, "message.usage"))
+		s.usage.Merge(jsonx.Get(ev.Data, "message.usage"))
 	case "message_delta":
-		s.merge(jsonx.Get(ev.Data, "usage"))
+		s.usage.Merge(jsonx.Get(ev.Data, "usage"))
 	case "message_stop":
 		return dst, true, nil
 	case "error":
@@ -156,16 +148,5 @@ func (s *messagesStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) 
 	return dst, false, nil
 }
 
-func (s *messagesStream) merge(u jsonx.Result) {
-	if s.usage.merge(u) {
-		s.reported = true
-	}
-}
-
 // Usage returns the counts seen so far, unreported before message_start.
-func (s *messagesStream) Usage() Usage {
-	if !s.reported {
-		return Usage{}
-	}
-	return s.usage.usage()
-}
+func (s *messagesStream) Usage() Usage { return s.usage.Usage() }

@@ -208,3 +208,29 @@ func anthropicErrorStatus(typ string) int {
 	}
 	return 500 // api_error, or a type added later
 }
+
+// AnthropicUsage accumulates Anthropic usage objects: a message's, or a stream's
+// message_start and message_delta, whose counts present replace the earlier ones. Usage
+// gives the gateway's terms (input counts cached tokens too); unreported before any
+// usage object. The zero value is ready; one goroutine uses it.
+type AnthropicUsage struct {
+	counts   anthropicUsage
+	reported bool
+}
+
+// Merge takes the counts of usage object r; it reports whether r was one.
+func (a *AnthropicUsage) Merge(r jsonx.Result) bool {
+	if !a.counts.merge(r) {
+		return false
+	}
+	a.reported = true
+	return true
+}
+
+// Usage returns the counts merged so far.
+func (a *AnthropicUsage) Usage() Usage {
+	if !a.reported {
+		return Usage{}
+	}
+	return a.counts.usage()
+}

@@ -222,13 +222,33 @@ func (s *openAIStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error) {
 			return append(dst, ev.Raw...), false, upstreamStreamError(e)
 		}
 	}
-	if len(ev.Data) > 0 && !jsonx.Valid(ev.Data) {
-		// Not an OpenAI chunk: relaying it would hand the client's SDK a line it cannot
-		// parse, and metering would read nothing from it.
-		return dst, false, &StreamError{Err: apierr.BadGateway("upstream_bad_event",
-			"the upstream provider sent a stream event that is not JSON")}
+	if err := checkEventJSON(ev); err != nil {
+		return dst, false, err
 	}
 	return append(dst, ev.Raw...), false, nil
+}
+
+// checkEventJSON refuses an upstream event whose data is not JSON: relaying it would hand
+// the client's SDK a line it cannot parse, and metering would read nothing from it. The
+// error is unforwarded (the event did not reach the client).
+func checkEventJSON(ev *sse.Event) error {
+	if len(ev.Data) > 0 && !jsonx.Valid(ev.Data) {
+		return &StreamError{Err: apierr.BadGateway("upstream_bad_event",
+			"the upstream provider sent a stream event that is not JSON")}
+	}
+	return nil
+}
+
+// nativeEventName checks a natively passed-through event and returns its name: the SSE
+// event name, or the data's "type" when the upstream sent none.
+func nativeEventName(ev *sse.Event) (string, error) {
+	if err := checkEventJSON(ev); err != nil {
+		return "", err
+	}
+	if len(ev.Name) > 0 {
+		return string(ev.Name), nil
+	}
+	return jsonx.Get(ev.Data, "type").Str, nil
 }
 
 func (s *openAIStream) Usage() Usage { return s.usage }

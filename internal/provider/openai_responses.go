@@ -27,13 +27,9 @@ func (s *responsesStream) Event(ev *sse.Event, dst []byte) ([]byte, bool, error)
 	if ev.IsDone() { // not OpenAI's, but a compatible server's terminator
 		return append(dst, ev.Raw...), true, nil
 	}
-	if len(ev.Data) > 0 && !jsonx.Valid(ev.Data) {
-		return dst, false, &StreamError{Err: apierr.BadGateway("upstream_bad_event",
-			"the upstream provider sent a stream event that is not JSON")}
-	}
-	name := string(ev.Name)
-	if name == "" { // OpenAI names every event; fall back to the data's type
-		name = jsonx.Get(ev.Data, "type").Str
+	name, err := nativeEventName(ev)
+	if err != nil {
+		return dst, false, err
 	}
 	dst = append(dst, ev.Raw...)
 	switch name {
