@@ -73,8 +73,10 @@ func (g *Gateway) coalesceKey(pl *plan, sel *selection, pr *provider.Request, f 
 			shape = "u"
 		}
 	}
-	var b [20]byte
-	return string(strconv.AppendUint(append(b[:0], shape...), h.Sum64(), 36)) + ":" + strconv.Itoa(len(pr.Body))
+	var b [40]byte
+	k := strconv.AppendUint(append(b[:0], shape...), h.Sum64(), 36)
+	k = strconv.AppendInt(append(k, ':'), int64(len(pr.Body)), 10)
+	return string(k) // one allocation
 }
 
 // coalesce joins the flight for key and answers the client from it. The leader's flight
@@ -202,7 +204,7 @@ func (g *Gateway) readFlight(ex *exchange, sub *flight.Subscriber, leader bool) 
 	if err != nil || meta == nil {
 		sub.Leave()
 		if err == nil || errors.Is(err, context.Canceled) {
-			err = &apierr.Error{Status: 499, Code: "client_closed_request", Message: "the client closed the request"}
+			err = errClientClosed()
 		}
 		if leader {
 			writeError(rc, err)

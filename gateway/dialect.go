@@ -68,7 +68,7 @@ func (g *Gateway) forTarget(ex *exchange, t *target, pr *provider.Request, out s
 	}
 	if native(ex.api, t) {
 		np := *pr
-		np.Op, np.Body, np.Header = nativeOp(ex.api), ex.orig, ex.dialectHeaders()
+		np.Op, np.Body, np.Header = nativeOp(ex.api), ex.orig, ex.fwd
 		return &np, out, nil
 	}
 	if ex.chat == nil {
@@ -88,21 +88,18 @@ func (g *Gateway) forTarget(ex *exchange, t *target, pr *provider.Request, out s
 	return &tp, &translatedSink{inner: out, ex: ex}, nil
 }
 
-// dialectHeaders are the client's headers a native dialect provider gets.
-func (ex *exchange) dialectHeaders() []provider.Header {
-	var hs []provider.Header
-	for _, h := range ex.fwd {
-		hs = append(hs, provider.Header{Key: h[0], Value: h[1]})
-	}
-	return hs
-}
-
 // meta describes the answer a translation produces.
 func (ex *exchange) meta() dialect.Meta {
-	m := dialect.Meta{ID: ex.answerID(), Created: ex.start.Unix(), Model: ex.rec.model, Request: ex.orig,
+	return dialect.Meta{ID: ex.answerID(), Created: ex.start.Unix(), Model: ex.rec.model, Request: ex.orig,
 		PromptTokens: ex.rec.promptTokens}
+}
+
+// streamMeta is meta for a streamed answer: a Messages stream's message_start reports
+// input tokens before the provider does, so it gets the prompt estimate (made here, and
+// only for streams: a complete answer carries the provider's counts).
+func (ex *exchange) streamMeta() dialect.Meta {
+	m := ex.meta()
 	if m.PromptTokens == 0 && ex.api == apiMessages && ex.chat != nil {
-		// message_start reports input tokens before the provider does: the estimate.
 		m.PromptTokens = ex.g.meter.estimate(&ex.rec, ex.chat.Body)
 	}
 	return m
@@ -139,10 +136,13 @@ func (s *translatedSink) answer(status int, h *fasthttp.ResponseHeader, body []b
 }
 
 func (s *translatedSink) stream(us *upstreamStream) {
-	ds := s.ex.tr.NewStream(s.ex.meta())
+	ds := s.ex.tr.NewStream(s.ex.streamMeta())
 	// The cache and the metering text read the Chat Completions events, before translation.
 	us.dec = &dialectDecoder{inner: us.dec, ds: ds, ex: s.ex, observe: us.observeFn}
 	us.observeFn = nil
+	if s.ex.api == apiMessages { // a translated provider's silence is kept alive as Anthropic does
+		us.ping = messages.Ping
+	}
 	us.failEvent = func(e *apierr.Error) *[]byte {
 		bp := eventBufs.Get().(*[]byte)
 		*bp = ds.Fail(e, (*bp)[:0])
@@ -273,7 +273,7 @@ func replayInDialect(ex *exchange, chat []byte, stream bool) ([]byte, error) {
 		out, _, err := ex.tr.Response(chat, ex.meta())
 		return out, err
 	}
-	ds := ex.tr.NewStream(ex.meta())
+	ds := ex.tr.NewStream(ex.streamMeta())
 	var out []byte
 	var done bool
 	var err error

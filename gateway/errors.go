@@ -28,7 +28,7 @@ func classify(err error) *apierr.Error {
 		case upstream.KindTimeout:
 			return apierr.Timeout("the upstream provider did not answer in time")
 		case upstream.KindAborted:
-			return apierr.New(499, apierr.TypeInvalidRequest, "client_closed_request", "", "the client closed the request")
+			return errClientClosed()
 		case upstream.KindPoolExhausted:
 			e := apierr.Unavailable("upstream_pool_exhausted", "every connection to the upstream provider is busy; retry shortly")
 			e.RetryAfter = "1"
@@ -83,4 +83,10 @@ func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
 func isHeaderTooLarge(err error) bool {
 	var sb *fasthttp.ErrSmallBuffer
 	return errors.As(err, &sb) || errors.Is(err, fasthttp.ErrSmallReadBuffer)
+}
+
+// errClientClosed is what a request whose client left is recorded as (status 499; the
+// client never sees it).
+func errClientClosed() *apierr.Error {
+	return apierr.New(499, apierr.TypeInvalidRequest, "client_closed_request", "", "the client closed the request")
 }

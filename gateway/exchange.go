@@ -28,8 +28,8 @@ type exchange struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	watch  clientWatch
-	id     string      // the request id
-	fwd    [][2]string // the client headers forwarded upstream, copied at the edge
+	id     string            // the request id
+	fwd    []provider.Header // the client headers forwarded upstream, copied at the edge
 	start  time.Time
 	rec    record
 
@@ -60,7 +60,7 @@ func (g *Gateway) newExchange(rc *fasthttp.RequestCtx, op provider.Op, rid []byt
 	ex.watch.begin(rc.Conn(), ex.cancel)
 	for _, k := range forwardedRequestHeaders {
 		if v := rc.Request.Header.Peek(k); len(v) > 0 {
-			ex.fwd = append(ex.fwd, [2]string{k, string(v)})
+			ex.fwd = append(ex.fwd, provider.Header{Key: k, Value: string(v)})
 		}
 	}
 	ex.holds.Store(1)

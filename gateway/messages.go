@@ -36,7 +36,7 @@ func (g *Gateway) countTokens(rc *fasthttp.RequestCtx) {
 	t := g.targets[c.Provider]
 	if t.kind == provider.KindAnthropic {
 		np := pr
-		np.Op, np.Model, np.Header = provider.OpCountTokens, c.UpstreamModel, ex.dialectHeaders()
+		np.Op, np.Model, np.Header = provider.OpCountTokens, c.UpstreamModel, nil
 		if np.Model == "" {
 			np.Model = pr.ClientModel
 		}

@@ -252,8 +252,8 @@ func isJSON(ct []byte) bool {
 func buildUpstreamRequest(ex *exchange, req *fasthttp.Request, out *provider.Outbound) {
 	fillRequest(req, out)
 	for _, h := range ex.fwd {
-		if len(req.Header.Peek(h[0])) == 0 { // what the translator set wins (a joined anthropic-beta)
-			req.Header.Set(h[0], h[1])
+		if len(req.Header.Peek(h.Key)) == 0 { // what the translator set wins (a joined anthropic-beta)
+			req.Header.Set(h.Key, h.Value)
 		}
 	}
 	req.Header.Set(headerRequestID, ex.id)

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"github.com/valyala/fasthttp"
-
-	"github.com/switchyard/switchyard/internal/dialect/messages"
 )
 
 // sink is where the attempt loop delivers a request's answer: the client's own response
@@ -42,8 +40,8 @@ func (c clientSink) stream(s *upstreamStream) {
 	rc.Response.ImmediateHeaderFlush = true
 	ex.hold()
 	r := newRelay(s)
-	if ex.api == apiMessages && !native(ex.api, s.target) {
-		r.ping, r.pingEvery = messages.Ping, ex.g.cfg.Timeouts.Ping
+	if s.ping != nil {
+		r.ping, r.pingEvery = s.ping, ex.g.cfg.Timeouts.Ping
 	}
 	rc.SetBodyStream(r, -1)
 }

@@ -53,7 +53,7 @@ func (g *Gateway) attemptStream(ex *exchange, ctx context.Context, t *target, pr
 		return g.deliver(ex, c, t, pr, resp, started, out)
 	}
 	s := &upstreamStream{
-		g: g, ex: ex, target: t, st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
+		g: g, ex: ex, st: st, resp: resp, dec: t.tr.NewStream(pr), health: c.Health,
 		started: started, deadline: started.Add(g.cfg.Timeouts.Request),
 		text: streamTextPool.Get().(*metering.StreamText),
 	}
@@ -85,7 +85,6 @@ func (g *Gateway) attemptStream(ex *exchange, ctx context.Context, t *target, pr
 type upstreamStream struct {
 	g        *Gateway
 	ex       *exchange
-	target   *target
 	st       *upstream.Stream
 	resp     *fasthttp.Response
 	dec      provider.StreamDecoder
@@ -100,6 +99,7 @@ type upstreamStream struct {
 	shutdown atomic.Bool
 
 	failEvent func(*apierr.Error) *[]byte // the dialect's failure events; nil for chat
+	ping      func([]byte) []byte         // the dialect's keep-alive event; nil for none
 	asm       *cache.Assembler            // assembles the answer for the cache; nil when not stored
 	observeFn func([]byte)                // s.observe, bound once
 	text      *metering.StreamText        // answer text, for a stream that ends without usage
