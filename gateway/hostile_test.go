@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"errors"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -212,7 +213,7 @@ func TestSlowClientsAreCutAndOneAddressCannotHoldEveryConnection(t *testing.T) {
 		_ = c.SetReadDeadline(time.Now().Add(d))
 		_, err := io.ReadAll(c) // returns at the gateway's close (EOF) or at our deadline
 		var ne net.Error
-		return err == nil || !(asNetError(err, &ne) && ne.Timeout())
+		return err == nil || !(errors.As(err, &ne) && ne.Timeout())
 	}
 	t.Run("headers sent a byte at a time are cut at header_read", func(t *testing.T) {
 		c, err := net.Dial("tcp", g.Addr)
@@ -270,11 +271,6 @@ func TestSlowClientsAreCutAndOneAddressCannotHoldEveryConnection(t *testing.T) {
 	})
 }
 
-func asNetError(err error, ne *net.Error) bool {
-	e, ok := err.(net.Error)
-	if ok {
-		*ne = e
-	}
 	return ok
 }
 

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -94,12 +95,10 @@ func Open(ctx context.Context, dsn string, cfg Config) (*SQL, error) {
 
 // redactDSN drops a URL's password for an error message.
 func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "@"); i >= 0 {
-		if j := strings.Index(dsn, "://"); j >= 0 && j < i {
-			return dsn[:j+3] + "…" + dsn[i:]
-		}
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
 	}
-	return dsn
+	return "(a ledger URL that does not parse)"
 }
 
 const schema = `CREATE TABLE IF NOT EXISTS stored_responses (
