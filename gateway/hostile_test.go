@@ -271,9 +271,6 @@ func TestSlowClientsAreCutAndOneAddressCannotHoldEveryConnection(t *testing.T) {
 	})
 }
 
-	return ok
-}
-
 func TestAProvidersCredentialErrorNeverReachesTheClient(t *testing.T) {
 	const secret = "sk-proj-abc123DEF456ghi789JKL"
 	url := upstreamFunc(t, func(w http.ResponseWriter, r *http.Request) {
