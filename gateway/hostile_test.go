@@ -1,10 +1,10 @@
 package gateway_test
 
 import (
-	"errors"
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net"
