@@ -58,11 +58,7 @@ func (g *Gateway) newExchange(rc *fasthttp.RequestCtx, op provider.Op, rid []byt
 	ex.rec.op = op
 	ex.ctx, ex.cancel = context.WithCancelCause(context.Background())
 	ex.watch.begin(rc.Conn(), ex.cancel)
-	for _, k := range forwardedRequestHeaders {
-		if v := rc.Request.Header.Peek(k); len(v) > 0 {
-			ex.fwd = append(ex.fwd, provider.Header{Key: k, Value: string(v)})
-		}
-	}
+	ex.fwd = forwarded(rc)
 	ex.holds.Store(1)
 	ex.inHandler.Store(true)
 	return ex
@@ -145,3 +141,15 @@ func (ex *exchange) complete() {
 
 // errCompleted is the cause of an exchange context cancelled at completion.
 var errCompleted = errors.New("request completed")
+
+// forwarded copies the client headers that go upstream (forwardedRequestHeaders); nil
+// when the client sent none.
+func forwarded(rc *fasthttp.RequestCtx) []provider.Header {
+	var hs []provider.Header
+	for _, k := range forwardedRequestHeaders {
+		if v := rc.Request.Header.Peek(k); len(v) > 0 {
+			hs = append(hs, provider.Header{Key: k, Value: string(v)})
+		}
+	}
+	return hs
+}

@@ -15,7 +15,8 @@ import (
 // it is Anthropic, the tokenizer's estimate of the translated request otherwise. Nothing
 // is spent, so nothing is metered. Errors are in Anthropic's envelope.
 func (g *Gateway) countTokens(rc *fasthttp.RequestCtx) {
-	ex := &exchange{g: g, rc: rc, api: apiMessages, tr: g.dialects[apiMessages], id: string(rc.Response.Header.Peek(headerRequestID))}
+	ex := &exchange{g: g, rc: rc, api: apiMessages, tr: g.dialects[apiMessages], id: string(rc.Response.Header.Peek(headerRequestID)),
+		fwd: forwarded(rc)}
 	ex.rec.op, ex.rec.dialect = provider.OpChat, ex.api.String()
 	if !requireMethod(rc, "POST") {
 		return
@@ -36,7 +37,7 @@ func (g *Gateway) countTokens(rc *fasthttp.RequestCtx) {
 	t := g.targets[c.Provider]
 	if t.kind == provider.KindAnthropic {
 		np := pr
-		np.Op, np.Model, np.Header = provider.OpCountTokens, c.UpstreamModel, nil
+		np.Op, np.Model, np.Header = provider.OpCountTokens, c.UpstreamModel, ex.fwd
 		if np.Model == "" {
 			np.Model = pr.ClientModel
 		}
